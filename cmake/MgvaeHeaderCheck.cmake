@@ -1,0 +1,30 @@
+# mgvae_add_header_check()
+# Header self-containment (after CUB's CubHeaderTesting.cmake): every include/mgvae/**/*.hpp gets
+# its own TU that includes it twice (the second include checks the include guard / #pragma once).
+# The TUs form the OBJECT library mgvae_header_check, built as part of ALL.
+# Left out: kernels/cuda/ (nvcc only), anything under an rdkit/ folder or named *molecule*
+# or under a molecules/ folder (needs RDKit).
+function(mgvae_add_header_check)
+  set(inc "${PROJECT_SOURCE_DIR}/include")
+  file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE "${inc}" "${inc}/mgvae/*.hpp")
+  list(FILTER headers EXCLUDE REGEX "(^|/)kernels/cuda/")
+  list(FILTER headers EXCLUDE REGEX "(^|/)rdkit/")
+  list(FILTER headers EXCLUDE REGEX "molecule[^/]*$")
+  list(FILTER headers EXCLUDE REGEX "(^|/)molecules/")
+  list(SORT headers)
+  if(NOT headers)
+    message(STATUS "mgvae: no headers for the header check")
+    return()
+  endif()
+  set(sources "")
+  foreach(h IN LISTS headers)
+    string(MAKE_C_IDENTIFIER "${h}" id)
+    set(tu "${PROJECT_BINARY_DIR}/header_check/${id}.cpp")
+    file(CONFIGURE OUTPUT "${tu}" CONTENT "#include <${h}>\n#include <${h}>\n" @ONLY)
+    list(APPEND sources "${tu}")
+  endforeach()
+  add_library(mgvae_header_check OBJECT ${sources})
+  target_link_libraries(mgvae_header_check PRIVATE mgvae mgvae_project_flags)
+  list(LENGTH headers n)
+  message(STATUS "mgvae: header check covers ${n} headers")
+endfunction()
