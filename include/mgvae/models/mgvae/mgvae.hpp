@@ -1,0 +1,252 @@
+#pragma once
+/// @file mgvae.hpp
+/// First-order Multiresolution Graph VAE for a single large graph (the citation model of §5.1,
+/// App. D.1), built on the MGN levels of mgn/mgn.hpp.
+///
+/// Forward (bottom-up, Eq. 8):
+///   Z_0 ~ q(Z_0 | Â, X)                      VGAE encoder on the input graph
+///   for s = 0 … L (K_s = K^(L−s) clusters):
+///     Π_s  = c_s(Â_s, Z_s)                    learned (Gumbel straight-through) or fixed
+///     A_{s+1} = Π_sᵀ A_s Π_s,  X_{s+1} = normalize(Π_sᵀ Z_s)
+///     Z_{s+1} ~ q(Z_{s+1} | Â_{s+1}, X_{s+1})
+/// Loss = −ELBO (Eq. 9) + balanced cut, every term kept by name (LossTerms):
+///   recon_global      finest global decoder, VGAE BCE (dense n×n, or sampled negatives)
+///   recon_local[s]    w_local · local decoders of the clusters of G_s (intra-cluster pairs only)
+///   recon_coarse[s]   w_coarse · global decoder of G_s for s ≥ 1 (MSE to A_s / max A_s)
+///   kl[s]             w_kl · KL(q(Z_s) ‖ N(0, I)) for every level s = 0 … L+1
+///   balance[s]        w_balance · KL(P_s ‖ U_{K_s}) (learned clustering only; logged for fixed)
+/// Evaluation (`noise` empty): z = μ at every level and Π_s = argmax (Eq. 4). Link prediction
+/// scores are ⟨μ_u, μ_v⟩ of the finest level.
+///
+/// `Order` is the tensor order of the message passing; this header implements Order = 1 (the
+/// citation model). Second-order layers are a separate component.
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mgvae/models/mgn/mgn.hpp"
+#include "mgvae/models/mgvae/decoder.hpp"
+#include "mgvae/models/mgvae/elbo.hpp"
+#include "mgvae/models/mgvae/encoder.hpp"
+
+namespace mgvae::models {
+
+struct MgvaeConfig {
+  std::int64_t in_features = 0;
+  std::vector<std::int64_t> hidden{32};  ///< hidden GCN sizes of every encoder (VGAE: {32})
+  std::int64_t latent = 16;              ///< d_z
+  int levels = 7;                        ///< L: the finest clustering has K^L clusters
+  std::int64_t clusters_per_level = 2;   ///< K
+  ClusteringKind clustering = ClusteringKind::Learned;
+  std::int64_t cluster_hidden = 32;
+  bool bounded_cluster_logits = true;    ///< tanh on the clustering logits (see clustering.hpp)
+  double tau = 1.0;                      ///< Gumbel-softmax temperature
+  ClusterPooling pooling = ClusterPooling::SumL2;
+  double w_local = 0.1, w_coarse = 0.01, w_kl = 1.0, w_balance = 1.0;
+  bool local_grad_to_clustering = true;
+  /// Scale of the gradient that the hierarchy (clustering, pooling and everything above the
+  /// finest level) sends back into the finest latents Z_0. 1 = plain backpropagation (the
+  /// reference); on Cora that gradient swamps the finest reconstruction's and the finest
+  /// embedding degrades (docs/results.md), so the default passes only a small fraction.
+  double hierarchy_grad = 0.0;
+};
+
+/// Identity in the forward pass, gradient multiplied by `alpha` in the backward pass
+/// (alpha = 0 is a stop-gradient).
+template <class T>
+Var<T> scale_gradient(const Var<T>& x, T alpha) {
+  if (alpha == T(1)) return x;
+  if (alpha == T(0)) return x.detach();
+  return make_result<T>(x.value(), {x}, [x, alpha](const Tensor<T>& g) {
+    if (!x.requires_grad()) return;
+    Tensor<T> c = g.contiguous().clone();
+    for (std::int64_t i = 0; i < c.numel(); ++i) c.data()[i] *= alpha;
+    x.node().accumulate(c);
+  });
+}
+
+/// Noise for one forward pass. Empty vectors / undefined tensors mean evaluation (no noise).
+template <class T>
+struct MgvaeNoise {
+  Tensor<T> eps0;                  ///< [n, d] base-level ε
+  std::vector<Tensor<T>> eps;      ///< eps[s]: [K_s, d], ε of level s+1
+  std::vector<Tensor<T>> gumbel;   ///< gumbel[s]: [n_s, K_s]
+  bool training() const { return eps0.defined(); }
+};
+
+/// The input graph: Â (GCN-normalised), A (raw 0/1, sorted columns), node features.
+template <class T>
+struct MgvaeInput {
+  const CsrMatrix<T>* adj_norm = nullptr;
+  const CsrMatrix<T>* adj = nullptr;
+  NodeFeatures<T> x;
+};
+
+template <class T>
+struct MgvaeLevel {
+  Clustering<T> clustering;  ///< Π_s of G_s
+  Var<T> coarse_adj;         ///< A_{s+1} = Π_sᵀ A_s Π_s
+  Var<T> pooled;             ///< X_{s+1}
+  GaussianLatent<T> latent;  ///< Z_{s+1}
+};
+
+template <class T>
+struct MgvaeOutput {
+  GaussianLatent<T> base;            ///< Z_0
+  std::vector<MgvaeLevel<T>> levels; ///< s = 0 … L
+};
+
+/// Finest-level reconstruction target: dense (VGAE) or sampled pairs.
+template <class T>
+struct FinestTarget {
+  const DenseReconTarget<T>* dense = nullptr;
+  const std::vector<std::pair<std::int64_t, std::int64_t>>* pos = nullptr;
+  const std::vector<std::pair<std::int64_t, std::int64_t>>* neg = nullptr;
+};
+
+namespace detail {
+/// Binary search in a CSR row with sorted columns.
+template <class T>
+bool csr_has(const CsrMatrix<T>& a, std::int64_t u, std::int64_t v) {
+  const auto b = a.col.begin() + a.row_ptr[static_cast<std::size_t>(u)];
+  const auto e = a.col.begin() + a.row_ptr[static_cast<std::size_t>(u + 1)];
+  return std::binary_search(b, e, v);
+}
+}  // namespace detail
+
+template <class T, int Order = 1>
+class Mgvae : public nn::Module<T> {
+  static_assert(Order == 1, "models::Mgvae implements first-order message passing; second-order layers are separate");
+
+ public:
+  /// @throw std::invalid_argument if K^L exceeds `num_nodes` or the sizes are invalid.
+  Mgvae(const MgvaeConfig& cfg, std::int64_t num_nodes, CounterRng& rng) : cfg_(cfg), n_(num_nodes) {
+    if (cfg.in_features < 1) throw_invalid("Mgvae", "in_features must be >= 1");
+    if (cfg.latent < 1) throw_invalid("Mgvae", "latent must be >= 1");
+    sizes_ = level_sizes(num_nodes, cfg.levels, cfg.clusters_per_level);
+    base_ = this->register_module("base", std::make_shared<GcnGaussianEncoder<T>>(cfg.in_features, cfg.hidden, cfg.latent, rng));
+    for (std::size_t s = 0; s < sizes_.size(); ++s)
+      levels_.push_back(this->register_module(
+          "level" + std::to_string(s),
+          std::make_shared<MgnLevel<T>>(cfg.latent, sizes_[s], cfg.hidden, cfg.latent, cfg.clustering, cfg.cluster_hidden, rng,
+                                        cfg.bounded_cluster_logits)));
+  }
+
+  const MgvaeConfig& config() const { return cfg_; }
+  /// K_s for s = 0 … L.
+  const std::vector<std::int64_t>& sizes() const { return sizes_; }
+  std::int64_t num_nodes() const { return n_; }
+
+  /// Labels of a fixed hierarchy (graph/spectral.hpp `fixed_hierarchy`): labels[s] has n_s entries in [0, K_s).
+  /// @throw std::invalid_argument on a size mismatch.
+  void set_fixed_hierarchy(std::vector<std::vector<std::int64_t>> labels) {
+    if (labels.size() != sizes_.size()) throw_invalid("Mgvae::set_fixed_hierarchy", "one partition per level expected");
+    std::int64_t n = n_;
+    for (std::size_t s = 0; s < labels.size(); ++s) {
+      if (static_cast<std::int64_t>(labels[s].size()) != n)
+        throw_invalid("Mgvae::set_fixed_hierarchy", "level " + std::to_string(s) + " has " + std::to_string(labels[s].size()) +
+                                                        " labels for " + std::to_string(n) + " nodes");
+      n = sizes_[s];
+    }
+    fixed_ = std::move(labels);
+  }
+
+  /// Draws the noise of one training step; every tensor is indexed by (node, channel) so that it
+  /// can be permuted with the nodes (see gcn.hpp normal_noise).
+  MgvaeNoise<T> draw_noise(const CounterRng& rng) const {
+    MgvaeNoise<T> z;
+    z.eps0 = normal_noise<T>(n_, cfg_.latent, rng.split(0));
+    std::int64_t n = n_;
+    for (std::size_t s = 0; s < sizes_.size(); ++s) {
+      z.gumbel.push_back(gumbel_noise<T>(n, sizes_[s], rng.split(1000 + s)));
+      z.eps.push_back(normal_noise<T>(sizes_[s], cfg_.latent, rng.split(2000 + s)));
+      n = sizes_[s];
+    }
+    return z;
+  }
+
+  MgvaeOutput<T> forward(const MgvaeInput<T>& in, const MgvaeNoise<T>& noise) const {
+    if (in.adj_norm == nullptr || in.adj == nullptr) throw_invalid("Mgvae::forward", "adjacency missing");
+    if (in.adj_norm->rows != n_) throw_invalid("Mgvae::forward", "graph size differs from the model's");
+    const bool train = noise.training();
+    MgvaeOutput<T> out;
+    out.base = base_->forward(Adjacency<T>::of(*in.adj_norm), in.x, train ? noise.eps0 : Tensor<T>());
+    Adjacency<T> a_norm = Adjacency<T>::of(*in.adj_norm), a_raw = Adjacency<T>::of(*in.adj);
+    Var<T> z = scale_gradient(out.base.z, static_cast<T>(cfg_.hierarchy_grad));
+    for (std::size_t s = 0; s < sizes_.size(); ++s) {
+      const MgnLevel<T>& L = *levels_[s];
+      MgvaeLevel<T> lv;
+      if (L.kind() == ClusteringKind::Learned) {
+        lv.clustering = L.clustering().forward(a_norm, NodeFeatures<T>::of(z), train ? noise.gumbel[s] : Tensor<T>(),
+                                               static_cast<T>(cfg_.tau));
+      } else {
+        if (fixed_.empty()) throw_invalid("Mgvae::forward", "fixed clustering requested but no hierarchy set");
+        lv.clustering = fixed_clustering<T>(fixed_[s], sizes_[s]);
+      }
+      lv.coarse_adj = coarsen(a_raw, lv.clustering.pi);
+      lv.pooled = pool(lv.clustering.pi, z, cfg_.pooling);
+      const Var<T> an = gcn_normalize_dense(lv.coarse_adj);
+      lv.latent = L.encoder().forward(Adjacency<T>::of(an), NodeFeatures<T>::of(lv.pooled), train ? noise.eps[s] : Tensor<T>());
+      a_raw = Adjacency<T>::of(lv.coarse_adj);
+      a_norm = Adjacency<T>::of(an);
+      z = lv.latent.z;
+      out.levels.push_back(std::move(lv));
+    }
+    return out;
+  }
+
+  /// All ELBO terms (see the file comment).
+  LossTerms<T> loss(const MgvaeOutput<T>& o, const MgvaeInput<T>& in, const FinestTarget<T>& target) const {
+    LossTerms<T> t;
+    if (target.dense)
+      t.add("recon_global", dense_recon_loss(o.base.z, *target.dense));
+    else if (target.pos && target.neg)
+      t.add("recon_global", sampled_recon_loss(o.base.z, *target.pos, *target.neg));
+    else
+      throw_invalid("Mgvae::loss", "no finest-level target");
+    t.add("kl[0]", mul_scalar(kl_standard_normal(o.base.mu, o.base.logstd), static_cast<T>(cfg_.w_kl)));
+    const CsrMatrix<T>& A = *in.adj;
+    for (std::size_t s = 0; s < o.levels.size(); ++s) {
+      const MgvaeLevel<T>& lv = o.levels[s];
+      const std::string idx = "[" + std::to_string(s) + "]";
+      const Var<T> zs = s == 0 ? o.base.z : o.levels[s - 1].latent.z;
+      if (cfg_.w_local > 0) {
+        Var<T> l;
+        if (s == 0) {
+          l = local_recon_loss(zs, lv.clustering, [&A](std::int64_t u, std::int64_t v) { return detail::csr_has(A, u, v) ? 1.0 : 0.0; },
+                               cfg_.local_grad_to_clustering);
+        } else {
+          const Tensor<T> tgt = scaled_target(o.levels[s - 1].coarse_adj.value());
+          const std::int64_t m = tgt.size(0);
+          l = local_recon_loss(zs, lv.clustering,
+                               [&tgt, m](std::int64_t u, std::int64_t v) { return static_cast<double>(tgt.data()[u * m + v]); },
+                               cfg_.local_grad_to_clustering);
+        }
+        if (l.defined()) t.add("recon_local" + idx, mul_scalar(l, static_cast<T>(cfg_.w_local)));
+      }
+      if (cfg_.w_coarse > 0 && s > 0)
+        t.add("recon_coarse" + idx, mul_scalar(coarse_global_loss(zs, scaled_target(o.levels[s - 1].coarse_adj.value())),
+                                               static_cast<T>(cfg_.w_coarse)));
+      t.add("kl[" + std::to_string(s + 1) + "]",
+            mul_scalar(kl_standard_normal(lv.latent.mu, lv.latent.logstd), static_cast<T>(cfg_.w_kl)));
+      if (lv.clustering.k > 1) {
+        const Var<T> b = balanced_cut_kl(lv.clustering);
+        t.add("balance" + idx, lv.clustering.probs.defined() ? mul_scalar(b, static_cast<T>(cfg_.w_balance)) : b);
+      }
+    }
+    return t;
+  }
+
+ private:
+  MgvaeConfig cfg_;
+  std::int64_t n_;
+  std::vector<std::int64_t> sizes_;
+  std::shared_ptr<GcnGaussianEncoder<T>> base_;
+  std::vector<std::shared_ptr<MgnLevel<T>>> levels_;
+  std::vector<std::vector<std::int64_t>> fixed_;
+};
+
+}  // namespace mgvae::models
