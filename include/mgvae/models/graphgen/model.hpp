@@ -1,0 +1,470 @@
+#pragma once
+/// @file model.hpp
+/// All-at-once MGVAE for small-graph generation (Hy & Kondor, App. D.5).
+///
+/// Finest level (the input graph, padded to N_max nodes, with a node mask):
+///   h_0 = tanh(X W_in + b) ⊙ m,  h_t = tanh(Â (h_{t-1} W_t + b_t)) ⊙ m   (t = 1..T, T = `layers`)
+///   Â = D̃⁻¹(A + I_real): row-normalised adjacency with self-loops on real nodes only
+///   r = tanh([h_0 ‖ … ‖ h_T] W_r + b_r);  μ = r W_μ + b_μ;  log σ² = r W_v + b_v
+///   z = m ⊙ (μ + σ ⊙ ε) + (1 − m) ⊙ ε      (padding slots carry prior noise: q = p there, KL 0)
+/// Global decoder (not permutation-equivariant, as in the paper): an MLP from the flattened
+/// z ∈ R^{N_max·d_z} to N_max×N_max logits, symmetrised (L + Lᵀ)/2.
+/// Coarse levels ℓ = L, …, 1 with K = 2^ℓ clusters each (learned clustering):
+///   S = GNN(A_prev, Z_prev) ∈ R^{n×K};  Π = straight_through(one_hot(argmax(S+g)), softmax((S+g)/τ)) ⊙ m
+///   A_c = Πᵀ A_prev Π,  Z_c = Πᵀ Z_prev / |cluster|,  then a 2-layer encoder → (μ_c, log σ_c²) → z_c,
+///   and a decoder sigmoid((z_c W)(z_c W)ᵀ) regressing A_c / (2|E|) (MSE, entries in [0, 1]).
+/// Loss (per graph, averaged over the batch) = BCE_pw(fine) + β·Σ KL + λ_rec·Σ MSE_ℓ + λ_bal·Σ KL(P_ℓ‖U).
+/// Every sum over nodes is masked: padding nodes never enter the encoder, the clustering, the
+/// cluster sizes, the KL or the coarse losses. The fine BCE deliberately covers all N_max×N_max
+/// off-diagonal slots: the empty rows of the padding are how the decoder learns graph size.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mgvae/autodiff/tape.hpp"
+#include "mgvae/autodiff/var.hpp"
+#include "mgvae/core/rng.hpp"
+#include "mgvae/models/graphgen/graph_data.hpp"
+#include "mgvae/models/graphgen/ops.hpp"
+#include "mgvae/ops/elementwise.hpp"
+#include "mgvae/ops/matmul.hpp"
+#include "mgvae/ops/reduce.hpp"
+
+namespace mgvae::graphgen {
+
+struct ModelConfig {
+  std::int64_t n_max = 20;       ///< padded node count
+  std::int64_t hidden = 64;      ///< message-passing width
+  std::int64_t latent = 16;      ///< d_z
+  int layers = 10;               ///< message-passing layers at the finest level (paper: 10)
+  int levels = 2;                ///< coarse levels L; level ℓ has 2^ℓ clusters
+  int coarse_layers = 2;         ///< message-passing layers of clustering GNNs and coarse encoders
+  std::int64_t dec_hidden = 256; ///< width of the two hidden layers of the global MLP decoder
+  double tau = 1.0;              ///< Gumbel-softmax temperature
+  bool straight_through = true;  ///< hard one-hot forward / soft gradient; false: relaxed soft Π (for gradcheck)
+  double pos_weight = 1.0;       ///< positive-class weight of the fine BCE
+  double beta = 1.0;             ///< KL weight
+  double lambda_rec = 1.0;       ///< weight of the coarse reconstruction MSE
+  double lambda_bal = 1.0;       ///< weight of the balanced-cut KL
+  std::uint64_t seed = 1;        ///< parameter initialisation
+};
+
+/// Affine map x W + b on the last axis (x is 2-D or 3-D).
+template <class T>
+struct Dense {
+  Var<T> W, b;
+  Dense() = default;
+  Dense(std::int64_t in, std::int64_t out, const CounterRng& rng, std::vector<Var<T>>& params) {
+    HeapScope heap;
+    const T a = static_cast<T>(std::sqrt(6.0 / static_cast<double>(in + out)));
+    W = Var<T>(Tensor<T>::uniform({in, out}, rng, -a, a), true);
+    b = Var<T>(Tensor<T>::zeros({out}), true);
+    params.push_back(W);
+    params.push_back(b);
+  }
+  Var<T> operator()(const Var<T>& x) const { return add(matmul(x, W), b); }
+};
+
+/// Noise for one forward pass (explicit so tests can permute it with the nodes).
+template <class T>
+struct Noise {
+  Tensor<T> eps_fine;                 ///< [B,N,d_z]
+  std::vector<Tensor<T>> gumbel;      ///< per coarse level: [B, n_prev, K]
+  std::vector<Tensor<T>> eps_coarse;  ///< per coarse level: [B, K, d_z]
+};
+
+/// Per-level diagnostics and the intermediate values the tests look at.
+template <class T>
+struct LevelOut {
+  int K = 0;
+  Var<T> logits;       ///< cluster scores S [B,n_prev,K]
+  Var<T> Pi;           ///< assignment [B,n_prev,K] (hard forward, soft gradient, masked)
+  Var<T> A_c;          ///< coarsened adjacency [B,K,K]
+  Var<T> mu;           ///< coarse posterior mean [B,K,d_z]
+  Tensor<T> mask;      ///< [B,K,1] non-empty clusters
+  Var<T> kl, rec, bal; ///< scalars (batch means)
+};
+
+template <class T>
+struct ForwardOut {
+  Var<T> loss, bce, kl_fine;
+  Var<T> mu, logvar, z;  ///< finest level [B,N,d_z]
+  Var<T> adj_logits;     ///< [B,N,N], symmetric
+  std::vector<LevelOut<T>> levels;
+};
+
+template <class T>
+class GraphGenModel {
+ public:
+  explicit GraphGenModel(const ModelConfig& c) : cfg_(c) {
+    CounterRng root(c.seed, 0x6767);
+    std::uint64_t k = 0;
+    auto next = [&]() { return root.split(k++); };
+    const std::int64_t H = c.hidden, dz = c.latent, N = c.n_max;
+    in_ = Dense<T>(GraphBatch<T>::kFeatures, H, next(), params_);
+    for (int t = 0; t < c.layers; ++t) mp_.emplace_back(H, H, next(), params_);
+    read_ = Dense<T>(H * (c.layers + 1), H, next(), params_);
+    mu_ = Dense<T>(H, dz, next(), params_);
+    lv_ = Dense<T>(H, dz, next(), params_);
+    dec1_ = Dense<T>(N * dz, c.dec_hidden, next(), params_);
+    dec2_ = Dense<T>(c.dec_hidden, c.dec_hidden, next(), params_);
+    dec3_ = Dense<T>(c.dec_hidden, N * N, next(), params_);
+    for (int l = c.levels; l >= 1; --l) {
+      Coarse cl;
+      cl.K = 1 << l;
+      std::int64_t in = dz;
+      for (int t = 0; t < c.coarse_layers; ++t) {
+        cl.cluster.emplace_back(in, H, next(), params_);
+        in = H;
+      }
+      cl.cluster_out = Dense<T>(H, cl.K, next(), params_);
+      in = dz;
+      for (int t = 0; t < c.coarse_layers; ++t) {
+        cl.enc.emplace_back(in, H, next(), params_);
+        in = H;
+      }
+      cl.mu = Dense<T>(H * c.coarse_layers, dz, next(), params_);
+      cl.lv = Dense<T>(H * c.coarse_layers, dz, next(), params_);
+      cl.dec = Dense<T>(dz, H, next(), params_);
+      coarse_.push_back(std::move(cl));
+    }
+  }
+
+  GraphGenModel(const GraphGenModel&) = delete;
+  GraphGenModel& operator=(const GraphGenModel&) = delete;
+
+  const ModelConfig& config() const { return cfg_; }
+  const std::vector<Var<T>>& parameters() const { return params_; }
+
+  /// Rebinds every parameter to `ps` (same order and shapes as parameters()); used by the
+  /// gradient check, which differentiates the loss with respect to fresh leaves.
+  void set_parameters(const std::vector<Var<T>>& ps) {
+    std::vector<Var<T>*> slots;
+    auto add = [&](Dense<T>& d) {
+      slots.push_back(&d.W);
+      slots.push_back(&d.b);
+    };
+    add(in_);
+    for (auto& d : mp_) add(d);
+    add(read_);
+    add(mu_);
+    add(lv_);
+    add(dec1_);
+    add(dec2_);
+    add(dec3_);
+    for (auto& c : coarse_) {
+      for (auto& d : c.cluster) add(d);
+      add(c.cluster_out);
+      for (auto& d : c.enc) add(d);
+      add(c.mu);
+      add(c.lv);
+      add(c.dec);
+    }
+    if (ps.size() != slots.size()) throw_invalid("GraphGenModel::set_parameters", "wrong number of parameters");
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      check_same_shape("GraphGenModel::set_parameters", "new", ps[i].shape(), "old", slots[i]->shape());
+      *slots[i] = ps[i];
+    }
+    params_ = ps;
+  }
+  std::int64_t num_parameters() const {
+    std::int64_t n = 0;
+    for (const auto& p : params_) n += p.numel();
+    return n;
+  }
+
+  /// Cluster counts per coarse level, finest first (e.g. {4, 2} for L = 2).
+  std::vector<int> cluster_counts() const {
+    std::vector<int> k;
+    for (const auto& c : coarse_) k.push_back(c.K);
+    return k;
+  }
+
+  /// Draws the noise of one forward pass for a batch of B graphs.
+  Noise<T> draw_noise(const CounterRng& rng, std::int64_t B) const {
+    Noise<T> nz;
+    const std::int64_t N = cfg_.n_max, dz = cfg_.latent;
+    std::uint64_t s = 0;
+    nz.eps_fine = Tensor<T>::randn({B, N, dz}, rng.split(s++));
+    std::int64_t n_prev = N;
+    for (const auto& c : coarse_) {
+      const CounterRng g = rng.split(s++);
+      Tensor<T> t({B, n_prev, c.K});
+      for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(g.gumbel(static_cast<std::uint64_t>(i)));
+      nz.gumbel.push_back(t);
+      nz.eps_coarse.push_back(Tensor<T>::randn({B, c.K, dz}, rng.split(s++)));
+      n_prev = c.K;
+    }
+    return nz;
+  }
+
+  /// The finest-level encoder: (μ, log σ²) [B,N,d_z], masked.
+  std::pair<Var<T>, Var<T>> encode(const GraphBatch<T>& b) const {
+    const Var<T> m = constant(b.mask);
+    const Var<T> Ahat = constant(normalized_adjacency(b.A, b.mask));
+    Var<T> h = mul(tanh(in_(constant(b.X))), m);
+    std::vector<Var<T>> hs{h};
+    for (const auto& L : mp_) {
+      h = mul(tanh(matmul(Ahat, L(h))), m);
+      hs.push_back(h);
+    }
+    Var<T> r = tanh(read_(gops::concat_last(hs)));
+    return {mul(mu_(r), m), mul(lv_(r), m)};
+  }
+
+  /// Global decoder: symmetric logits [B,N,N] from z [B,N,d_z].
+  Var<T> decode(const Var<T>& z) const {
+    const std::int64_t B = z.size(0), N = cfg_.n_max;
+    Var<T> f = gops::reshape(z, {B, N * cfg_.latent});
+    Var<T> h = tanh(dec1_(f));
+    h = tanh(dec2_(h));
+    Var<T> o = gops::reshape(dec3_(h), {B, N, N});
+    return mul_scalar(add(o, gops::transpose12(o)), T(0.5));
+  }
+
+  /// Full forward pass with all loss terms.
+  ForwardOut<T> forward(const GraphBatch<T>& b, const Noise<T>& nz) const {
+    ForwardOut<T> out;
+    const T Bf = static_cast<T>(b.B);
+    const Var<T> m = constant(b.mask);
+    auto [mu, lv] = encode(b);
+    out.mu = mu;
+    out.logvar = lv;
+    const Var<T> eps = constant(nz.eps_fine);
+    const Var<T> zr = mul(add(mu, mul(exp(mul_scalar(lv, T(0.5))), eps)), m);  // real nodes
+    Tensor<T> inv_m = detail::map(b.mask, [](T v) { return T(1) - v; });
+    out.z = add(zr, mul(constant(inv_m), eps));  // padding: prior noise
+    out.kl_fine = kl_normal(mu, lv, b.mask, Bf);
+
+    out.adj_logits = decode(out.z);
+    const std::int64_t N = cfg_.n_max;
+    Tensor<T> offdiag({N, N});
+    for (std::int64_t i = 0; i < N; ++i)
+      for (std::int64_t j = 0; j < N; ++j) offdiag(i, j) = i == j ? T(0) : T(0.5);  // each pair once
+    Var<T> bce_el = gops::bce_with_logits_elem(out.adj_logits, b.A, static_cast<T>(cfg_.pos_weight));
+    out.bce = mul_scalar(sum(mul(bce_el, constant(offdiag))), T(1) / Bf);
+
+    // Coarse levels.
+    Var<T> A_prev = constant(b.A), Z_prev = zr;
+    Tensor<T> m_prev = b.mask;
+    Tensor<T> two_e = Tensor<T>::zeros({b.B, 1, 1});  // 2|E| per graph (sum of A), at least 1
+    {
+      const std::int64_t NN = N * N;
+      for (std::int64_t i = 0; i < b.B; ++i) {
+        T s = 0;
+        for (std::int64_t k = 0; k < NN; ++k) s += b.A.data()[i * NN + k];
+        two_e.data()[i] = std::max(s, T(1));
+      }
+    }
+    Var<T> kl_sum = out.kl_fine, rec_sum, bal_sum;
+    for (std::size_t li = 0; li < coarse_.size(); ++li) {
+      const Coarse& c = coarse_[li];
+      LevelOut<T> lo;
+      lo.K = c.K;
+      const std::int64_t n_prev = A_prev.size(1);
+      const Var<T> mp = constant(m_prev);
+      // clustering GNN
+      const Var<T> Ahat = normalized_adjacency_var(A_prev, m_prev);
+      Var<T> h = Z_prev;
+      for (const auto& L : c.cluster) h = mul(tanh(matmul(Ahat, L(h))), mp);
+      lo.logits = c.cluster_out(h);
+      Var<T> y = mul_scalar(add(lo.logits, constant(nz.gumbel[li])), static_cast<T>(1.0 / cfg_.tau));
+      Var<T> soft = gops::softmax_last(y);
+      if (cfg_.straight_through) {
+        Tensor<T> hard = gops::one_hot_argmax_last(y.value());
+        lo.Pi = mul(gops::straight_through(hard, soft), mp);
+      } else {
+        lo.Pi = mul(soft, mp);
+      }
+      // cluster sizes (hard counts in the forward pass; differentiable through Π)
+      const Var<T> counts = gops::transpose12(sum(lo.Pi, {1}, true));  // [B,K,1]
+      Tensor<T> nreal = Tensor<T>::zeros({b.B, 1});
+      for (std::int64_t i = 0; i < b.B; ++i)
+        for (std::int64_t u = 0; u < n_prev; ++u) nreal.data()[i] += m_prev.data()[i * n_prev + u];
+      lo.mask = detail::map(counts.value(), [](T v) { return v > T(0.5) ? T(1) : T(0); });
+      Tensor<T> empty = detail::map(lo.mask, [](T v) { return T(1) - v; });
+      Tensor<T> inv_n = detail::map(nreal, [](T v) { return T(1) / std::max(v, T(1)); });
+      const Var<T> PiT = gops::transpose12(lo.Pi);
+      lo.A_c = matmul(matmul(PiT, A_prev), lo.Pi);
+      // mean pooling of the members' latents (empty clusters: divide by 1, they are masked anyway)
+      Var<T> Z_c = div(matmul(PiT, Z_prev), add(counts, constant(empty)));
+      // balanced cut: KL(P || U), P_k = |V_k| / n
+      Var<T> P = mul(sum(lo.Pi, {1}), constant(inv_n));  // [B,K]
+      Var<T> plogp = mul(P, log(add_scalar(mul_scalar(P, static_cast<T>(c.K)), T(1e-12))));
+      lo.bal = mul_scalar(sum(plogp), T(1) / Bf);
+      // coarse encoder
+      const Var<T> mc = constant(lo.mask);
+      const Var<T> Ahat_c = normalized_adjacency_var(lo.A_c, lo.mask);
+      Var<T> e = Z_c;
+      std::vector<Var<T>> es;
+      for (const auto& L : c.enc) {
+        e = mul(tanh(matmul(Ahat_c, L(e))), mc);
+        es.push_back(e);
+      }
+      Var<T> ecat = es.size() == 1 ? es[0] : gops::concat_last(es);
+      lo.mu = mul(c.mu(ecat), mc);
+      Var<T> lvc = mul(c.lv(ecat), mc);
+      Var<T> zc = mul(add(lo.mu, mul(exp(mul_scalar(lvc, T(0.5))), constant(nz.eps_coarse[li]))), mc);
+      lo.kl = kl_normal(lo.mu, lvc, lo.mask, Bf);
+      // coarse decoder: sigmoid((z W)(z W)^T) vs A_c / 2|E|, masked to non-empty clusters
+      Var<T> pz = c.dec(zc);
+      Var<T> pred = sigmoid(matmul(pz, gops::transpose12(pz)));
+      Var<T> target = div(lo.A_c, constant(two_e));
+      Tensor<T> mm = pair_mask(lo.mask);
+      Var<T> diff = mul(sub(pred, target), constant(mm));
+      lo.rec = mul_scalar(sum(mul(diff, diff)), T(1) / Bf);
+
+      kl_sum = add(kl_sum, lo.kl);
+      rec_sum = rec_sum.defined() ? add(rec_sum, lo.rec) : lo.rec;
+      bal_sum = bal_sum.defined() ? add(bal_sum, lo.bal) : lo.bal;
+      A_prev = lo.A_c;
+      Z_prev = zc;
+      m_prev = lo.mask;
+      out.levels.push_back(std::move(lo));
+    }
+    out.loss = add(out.bce, mul_scalar(kl_sum, static_cast<T>(cfg_.beta)));
+    if (rec_sum.defined()) out.loss = add(out.loss, mul_scalar(rec_sum, static_cast<T>(cfg_.lambda_rec)));
+    if (bal_sum.defined()) out.loss = add(out.loss, mul_scalar(bal_sum, static_cast<T>(cfg_.lambda_bal)));
+    return out;
+  }
+
+  /// Edge probabilities [S,N,N] for S latent draws z ~ N(0, I).
+  Tensor<T> sample_probabilities(std::int64_t S, const CounterRng& rng) const {
+    NoGradGuard ng;
+    Var<T> z = constant(Tensor<T>::randn({S, cfg_.n_max, cfg_.latent}, rng));
+    return sigmoid(decode(z)).value();
+  }
+
+ private:
+  struct Coarse {
+    int K = 2;
+    std::vector<Dense<T>> cluster;
+    Dense<T> cluster_out;
+    std::vector<Dense<T>> enc;
+    Dense<T> mu, lv, dec;
+  };
+
+  /// D̃⁻¹(A + I_real) on a constant adjacency; padding rows are zero.
+  static Tensor<T> normalized_adjacency(const Tensor<T>& A, const Tensor<T>& mask) {
+    const std::int64_t B = A.size(0), n = A.size(1);
+    Tensor<T> Ac = A.contiguous();
+    Tensor<T> out = Ac.clone();
+    for (std::int64_t i = 0; i < B; ++i)
+      for (std::int64_t u = 0; u < n; ++u) {
+        const T mu = mask.data()[i * n + u];
+        T* row = out.data() + (i * n + u) * n;
+        row[u] += mu;
+        T s = 0;
+        for (std::int64_t v = 0; v < n; ++v) s += row[v];
+        const T inv = s > T(0) ? T(1) / s : T(0);
+        for (std::int64_t v = 0; v < n; ++v) row[v] *= inv;
+      }
+    return out;
+  }
+  /// Same, differentiable in A (weighted coarse adjacency).
+  static Var<T> normalized_adjacency_var(const Var<T>& A, const Tensor<T>& mask) {
+    const std::int64_t B = A.size(0), n = A.size(1);
+    Tensor<T> eye = Tensor<T>::zeros({B, n, n});
+    Tensor<T> pad = Tensor<T>::zeros({B, n, 1});
+    for (std::int64_t i = 0; i < B; ++i)
+      for (std::int64_t u = 0; u < n; ++u) {
+        eye(i, u, u) = mask.data()[i * n + u];
+        pad(i, u, 0) = T(1) - mask.data()[i * n + u];
+      }
+    Var<T> As = add(A, constant(eye));
+    Var<T> rs = add(sum(As, {2}, true), constant(pad));  // padding rows: divide by 1
+    return div(As, rs);
+  }
+  /// Outer product of a [B,K,1] mask with itself: [B,K,K].
+  static Tensor<T> pair_mask(const Tensor<T>& m) {
+    const std::int64_t B = m.size(0), K = m.size(1);
+    Tensor<T> o({B, K, K});
+    for (std::int64_t i = 0; i < B; ++i)
+      for (std::int64_t a = 0; a < K; ++a)
+        for (std::int64_t c = 0; c < K; ++c) o(i, a, c) = m.data()[i * K + a] * m.data()[i * K + c];
+    return o;
+  }
+  /// 0.5 Σ_masked (μ² + σ² − 1 − log σ²) / B, with σ² = exp(logvar) (the correct variance).
+  static Var<T> kl_normal(const Var<T>& mu, const Var<T>& lv, const Tensor<T>& mask, T Bf) {
+    Var<T> t = sub(add(mul(mu, mu), exp(lv)), add_scalar(lv, T(1)));
+    return mul_scalar(sum(mul(t, constant(mask))), T(0.5) / Bf);
+  }
+
+  ModelConfig cfg_;
+  std::vector<Var<T>> params_;
+  Dense<T> in_, read_, mu_, lv_, dec1_, dec2_, dec3_;
+  std::vector<Dense<T>> mp_;
+  std::vector<Coarse> coarse_;
+};
+
+/// Adam (Kingma & Ba) over a parameter list; state lives on the heap.
+template <class T>
+class AdamOpt {
+ public:
+  AdamOpt(std::vector<Var<T>> params, double lr, double b1 = 0.9, double b2 = 0.999, double eps = 1e-8)
+      : p_(std::move(params)), lr_(lr), b1_(b1), b2_(b2), eps_(eps) {
+    HeapScope heap;
+    for (const auto& p : p_) {
+      m_.push_back(Tensor<T>::zeros(p.shape()));
+      v_.push_back(Tensor<T>::zeros(p.shape()));
+    }
+  }
+  void zero_grad() {
+    for (auto& p : p_) p.zero_grad();
+  }
+  /// One update; returns the global gradient norm before the update.
+  double step() {
+    ++t_;
+    const double c1 = 1.0 - std::pow(b1_, static_cast<double>(t_)), c2 = 1.0 - std::pow(b2_, static_cast<double>(t_));
+    double gn = 0;
+    for (std::size_t k = 0; k < p_.size(); ++k) {
+      const Tensor<T>& g = p_[k].grad();
+      if (!g.defined()) continue;
+      const Tensor<T> gc = g.contiguous();
+      T* w = p_[k].value().data();
+      T* m = m_[k].data();
+      T* v = v_[k].data();
+      for (std::int64_t i = 0; i < gc.numel(); ++i) {
+        const double gi = gc.data()[i];
+        gn += gi * gi;
+        m[i] = static_cast<T>(b1_ * m[i] + (1 - b1_) * gi);
+        v[i] = static_cast<T>(b2_ * v[i] + (1 - b2_) * gi * gi);
+        w[i] -= static_cast<T>(lr_ * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps_));
+      }
+    }
+    return std::sqrt(gn);
+  }
+  void set_lr(double lr) { lr_ = lr; }
+
+ private:
+  std::vector<Var<T>> p_;
+  std::vector<Tensor<T>> m_, v_;
+  double lr_, b1_, b2_, eps_;
+  std::int64_t t_ = 0;
+};
+
+/// Turns edge probabilities [S,N,N] into graphs: symmetrise (mean of the two directions),
+/// threshold at 0.5 (or Bernoulli-sample with `rng` when `bernoulli`), zero diagonal, strip
+/// isolated nodes. Graphs without edges come back with n = 0.
+template <class T>
+std::vector<SmallGraph> probabilities_to_graphs(const Tensor<T>& P, bool bernoulli, const CounterRng& rng) {
+  const std::int64_t S = P.size(0), N = P.size(1);
+  const Tensor<T> c = P.contiguous();
+  std::vector<SmallGraph> out;
+  std::uint64_t pos = 0;
+  for (std::int64_t s = 0; s < S; ++s) {
+    const T* p = c.data() + s * N * N;
+    std::vector<std::uint8_t> a(static_cast<std::size_t>(N * N), 0);
+    for (std::int64_t u = 0; u < N; ++u)
+      for (std::int64_t v = u + 1; v < N; ++v) {
+        const double q = 0.5 * (static_cast<double>(p[u * N + v]) + static_cast<double>(p[v * N + u]));
+        const bool e = bernoulli ? rng.uniform(pos++) < q : q > 0.5;
+        a[static_cast<std::size_t>(u * N + v)] = a[static_cast<std::size_t>(v * N + u)] = e ? 1 : 0;
+      }
+    out.push_back(strip_isolated(from_dense(static_cast<int>(N), a)));
+  }
+  return out;
+}
+
+}  // namespace mgvae::graphgen

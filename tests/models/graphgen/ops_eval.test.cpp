@@ -1,0 +1,126 @@
+// Private graphgen ops (gradchecked) and the graph statistics / MMD used by the example.
+#include <cmath>
+#include <vector>
+
+#include "mgvae/autodiff/gradcheck.hpp"
+#include "mgvae/models/graphgen/eval.hpp"
+#include "mgvae/models/graphgen/ops.hpp"
+#include "support/catch.hpp"
+
+using namespace mgvae;
+using namespace mgvae::graphgen;
+using TD = Tensor<double>;
+using VD = Var<double>;
+
+TEST_CASE("graphgen ops: gradients of transpose12, reshape, concat_last, softmax_last, bce", "[graphgen][ops]") {
+  const TD x = TD::uniform({2, 3, 4}, CounterRng(1), -1.0, 1.0);
+  const TD w = TD::uniform({2, 4, 3}, CounterRng(2), -1.0, 1.0);
+  CHECK(gradcheck([&](const std::vector<VD>& v) { return mul(gops::transpose12(v[0]), constant(w)); }, {x}).ok);
+  CHECK(gradcheck([](const std::vector<VD>& v) { return tanh(gops::reshape(v[0], {6, 4})); }, {x}).ok);
+  const TD y = TD::uniform({2, 3, 2}, CounterRng(3), -1.0, 1.0);
+  const auto rc = gradcheck(
+      [](const std::vector<VD>& v) { return mul(gops::concat_last<double>({v[0], v[1]}), gops::concat_last<double>({v[1], v[0]})); },
+      {x, y});
+  CHECK(rc.ok);
+  CHECK(gradcheck([](const std::vector<VD>& v) { return gops::softmax_last(v[0]); }, {x}).ok);
+  const TD t = TD::from({2, 3}, {1, 0, 1, 0, 0, 1});
+  CHECK(gradcheck([&](const std::vector<VD>& v) { return gops::bce_with_logits_elem(v[0], t, 3.0); },
+                  {TD::uniform({2, 3}, CounterRng(4), -3.0, 3.0)})
+            .ok);
+  // values: softmax rows sum to 1; bce matches the textbook formula
+  const VD s = gops::softmax_last(VD(x));
+  for (std::int64_t b = 0; b < 2; ++b)
+    for (std::int64_t i = 0; i < 3; ++i) {
+      double r = 0;
+      for (std::int64_t k = 0; k < 4; ++k) r += s.value()(b, i, k);
+      CHECK(r == Approx(1.0));
+    }
+  const VD l = gops::bce_with_logits_elem(VD(TD::from({2}, {0.3, -1.2})), TD::from({2}, {1.0, 0.0}), 3.0);
+  const auto sg = [](double z) { return 1 / (1 + std::exp(-z)); };
+  CHECK(l.value()(0) == Approx(-3.0 * std::log(sg(0.3))));
+  CHECK(l.value()(1) == Approx(-std::log(1 - sg(-1.2))));
+}
+
+TEST_CASE("graphgen ops: straight-through passes the adjoint to the soft input", "[graphgen][ops]") {
+  VD soft(TD::from({1, 3}, {0.2, 0.5, 0.3}), true);
+  const TD hard = gops::one_hot_argmax_last(soft.value());
+  CHECK(hard.to_vector() == std::vector<double>{0, 1, 0});
+  const VD st = gops::straight_through(hard, soft);
+  CHECK(st.value().to_vector() == std::vector<double>{0, 1, 0});
+  backward(sum(mul(st, constant(TD::from({1, 3}, {1.0, 2.0, 3.0})))));
+  CHECK(soft.grad().to_vector() == std::vector<double>{1.0, 2.0, 3.0});
+}
+
+TEST_CASE("graphgen eval: orbit counts of small graphs", "[graphgen][eval]") {
+  SmallGraph k4;
+  k4.n = 4;
+  k4.edges = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}};
+  for (const auto& r : orbit_counts(k4)) {
+    CHECK(r[0] == 3);
+    CHECK(r[3] == 3);  // 3 triangles through each node
+    CHECK(r[14] == 1);
+    CHECK(r[1] + r[2] + r[4] + r[5] + r[6] + r[7] + r[8] + r[9] + r[10] + r[11] + r[12] + r[13] == 0);
+  }
+  SmallGraph paw;  // triangle 0-1-2 with tail 2-3
+  paw.n = 4;
+  paw.edges = {{0, 1}, {0, 2}, {1, 2}, {2, 3}};
+  const auto o = orbit_counts(paw);
+  CHECK(o[3][9] == 1);   // tail end
+  CHECK(o[0][10] == 1);  // triangle, degree 2
+  CHECK(o[1][10] == 1);
+  CHECK(o[2][11] == 1);  // centre
+  CHECK(o[3][1] == 2);   // 3-paths 3-2-0, 3-2-1 end at node 3
+  CHECK(o[2][2] == 2);   // node 2 is the middle of both
+  SmallGraph p4;  // path 0-1-2-3
+  p4.n = 4;
+  p4.edges = {{0, 1}, {1, 2}, {2, 3}};
+  const auto q = orbit_counts(p4);
+  CHECK(q[0][4] == 1);
+  CHECK(q[1][5] == 1);
+  SmallGraph star;  // claw centred at 0
+  star.n = 4;
+  star.edges = {{0, 1}, {0, 2}, {0, 3}};
+  const auto c = orbit_counts(star);
+  CHECK(c[0][7] == 1);
+  CHECK(c[1][6] == 1);
+  SmallGraph diamond;  // C4 0-1-2-3 plus chord 0-2
+  diamond.n = 4;
+  diamond.edges = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {2, 3}};
+  const auto d = orbit_counts(diamond);
+  CHECK(d[0][13] == 1);
+  CHECK(d[1][12] == 1);
+  SmallGraph c4;
+  c4.n = 4;
+  c4.edges = {{0, 1}, {0, 3}, {1, 2}, {2, 3}};
+  CHECK(orbit_counts(c4)[2][8] == 1);
+}
+
+TEST_CASE("graphgen eval: clustering coefficients, kernels and MMD", "[graphgen][eval]") {
+  SmallGraph paw;
+  paw.n = 4;
+  paw.edges = {{0, 1}, {0, 2}, {1, 2}, {2, 3}};
+  const auto cc = clustering_coefficients(paw);
+  CHECK(cc[0] == Approx(1.0));
+  CHECK(cc[2] == Approx(1.0 / 3.0));
+  CHECK(cc[3] == 0.0);
+  const auto h = clustering_histogram(paw);
+  CHECK(h[99] == 2);  // c = 1 falls in the last (closed) bin
+  CHECK(h[33] == 1);
+  CHECK(h[0] == 1);
+  SmallGraph path;
+  path.n = 3;
+  path.edges = {{0, 1}, {1, 2}};
+  const auto s1 = compute_stats({paw, path}), s2 = compute_stats({paw, path});
+  CHECK(std::abs(mmd_degree(s1, s2).value) < 1e-12);
+  CHECK(std::abs(mmd_clustering(s1, s2).value) < 1e-12);
+  CHECK(std::abs(mmd_orbit(s1, s2).value) < 1e-12);
+  // one-vs-one: MMD^2 = 2 - 2 k(x, y); degree pmfs of path [0, 2/3, 1/3] and paw [0, 1/4, 1/2, 1/4]:
+  // CDFs (0, 2/3, 1, 1) vs (0, 1/4, 3/4, 1): EMD = 5/12 + 1/4 = 2/3
+  const auto a = compute_stats({path}), b = compute_stats({paw});
+  const double emd = 2.0 / 3.0;
+  CHECK(mmd_degree(a, b).value == Approx(2 - 2 * std::exp(-emd * emd / 2)));
+  const double tv = 0.5 * (std::abs(2.0 / 3 - 0.25) + std::abs(1.0 / 3 - 0.5) + 0.25);  // = 5/12
+  CHECK(mmd_degree(a, b, HistKernel::GaussianTV).value == Approx(2 - 2 * std::exp(-tv * tv / 2)));
+  CHECK(mmd_degree(a, b).kernel == "gaussian_emd");
+  CHECK(mmd_orbit(a, b).sigma == 30.0);
+}
