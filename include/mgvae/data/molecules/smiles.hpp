@@ -130,8 +130,12 @@ inline std::vector<std::pair<int, int>> parse_vocab(const AtomVocab& vocab, std:
 inline std::string atom_label(const RDKit::Atom& a) {
   std::string s = a.getSymbol();
   const int q = a.getFormalCharge();
-  if (q > 0) s += "+" + (q > 1 ? std::to_string(q) : std::string());
-  if (q < 0) s += "-" + (q < -1 ? std::to_string(-q) : std::string());
+  // appended piecewise: `"+" + std::string&&` trips GCC 12's -Wrestrict false positive (PR105329)
+  if (q != 0) {
+    s.push_back(q > 0 ? '+' : '-');
+    const int m = q > 0 ? q : -q;
+    if (m > 1) s.append(std::to_string(m));
+  }
   return s;
 }
 
