@@ -1,0 +1,125 @@
+// Straight-through Gumbel-softmax and the balanced-cut KL as differentiable ops (ops/gumbel.hpp).
+#include "mgvae/ops/gumbel.hpp"
+
+#include <cmath>
+#include <vector>
+
+#include "mgvae/autodiff/gradcheck.hpp"
+#include "mgvae/ops/elementwise.hpp"
+#include "mgvae/ops/softmax.hpp"
+#include "support/catch.hpp"
+
+using namespace mgvae;
+using TD = Tensor<double>;
+using VD = Var<double>;
+
+TEST_CASE("gumbel_softmax_st: sample frequencies follow softmax(logits) (chi-square, fixed seed)", "[ops][gumbel]") {
+  const std::int64_t N = 20000, K = 4;
+  const std::vector<double> l = {0.5, -1.0, 1.5, 0.0};
+  TD logits(Shape{N, K});
+  for (std::int64_t i = 0; i < N; ++i)
+    for (std::int64_t k = 0; k < K; ++k) logits.data()[i * K + k] = l[k];
+  std::vector<std::int64_t> idx;
+  const VD h = gumbel_softmax_st(VD(logits), 1.0, CounterRng(2024, 7), 0, &idx);
+  std::vector<double> count(K, 0.0);
+  for (std::int64_t i = 0; i < N; ++i) {
+    count[idx[i]] += 1;
+    REQUIRE(h.value().data()[i * K + idx[i]] == 1.0);
+  }
+  double z = 0;
+  for (double v : l) z += std::exp(v);
+  double chi2 = 0;
+  for (std::int64_t k = 0; k < K; ++k) {
+    const double e = N * std::exp(l[k]) / z;
+    chi2 += (count[k] - e) * (count[k] - e) / e;
+  }
+  // 3 degrees of freedom: P(chi2 > 16.27) = 0.001
+  CHECK(chi2 < 16.27);
+  // the bound is not vacuous: uniform frequencies would fail it
+  double chi2_uniform = 0;
+  for (std::int64_t k = 0; k < K; ++k) {
+    const double e = N * std::exp(l[k]) / z;
+    chi2_uniform += (N / 4.0 - e) * (N / 4.0 - e) / e;
+  }
+  CHECK(chi2_uniform > 16.27);
+}
+
+TEST_CASE("gumbel_softmax_st: backward is the relaxed sample's Jacobian (vs softmax((l+g)/tau) op)", "[ops][gumbel][grad]") {
+  const std::int64_t N = 5, K = 3;
+  const TD logits = TD::uniform({N, K}, CounterRng(3), -1.0, 1.0);
+  const TD seed = TD::uniform({N, K}, CounterRng(4), -1.0, 1.0);
+  const CounterRng rng(99, 1);
+  const std::uint64_t offset = 1000;
+  for (double tau : {0.5, 1.0, 2.0}) {
+    VD a(logits, true);
+    backward(gumbel_softmax_st(a, tau, rng, offset), seed);
+    // naive reference: the same noise, composed from generic ops
+    TD g(Shape{N, K});
+    for (std::int64_t i = 0; i < N * K; ++i) g.data()[i] = rng.gumbel(offset + static_cast<std::uint64_t>(i));
+    VD b(logits, true);
+    backward(softmax(mul_scalar(add(b, constant(g)), 1.0 / tau), 1), seed);
+    CHECK(max_abs_diff(a.grad(), b.grad()) < 1e-12);
+  }
+}
+
+TEST_CASE("gumbel_softmax_st: reproducible by (seed, stream, offset); hard is one-hot", "[ops][gumbel]") {
+  const TD logits = TD::uniform({50, 6}, CounterRng(5), -2.0, 2.0);
+  const VD a = gumbel_softmax_st(VD(logits), 0.7, CounterRng(1, 2), 10);
+  const VD b = gumbel_softmax_st(VD(logits), 0.7, CounterRng(1, 2), 10);
+  const VD c = gumbel_softmax_st(VD(logits), 0.7, CounterRng(1, 3), 10);
+  CHECK(max_abs_diff(a.value(), b.value()) == 0.0);
+  CHECK(max_abs_diff(a.value(), c.value()) > 0.0);
+  for (std::int64_t i = 0; i < 50; ++i) {
+    double s = 0;
+    for (std::int64_t k = 0; k < 6; ++k) s += a.value().data()[i * 6 + k];
+    CHECK(s == 1.0);
+  }
+}
+
+TEST_CASE("gumbel_softmax_st rejects bad tau, shapes and NaN logits", "[ops][gumbel]") {
+  const VD l(TD::zeros({3, 2}));
+  CHECK_THROWS_AS(gumbel_softmax_st(l, 0.0, CounterRng(1)), std::invalid_argument);
+  CHECK_THROWS_AS(gumbel_softmax_st(l, -1.0, CounterRng(1)), std::invalid_argument);
+  CHECK_THROWS_AS(gumbel_softmax_st(l, std::nan(""), CounterRng(1)), std::invalid_argument);
+  CHECK_THROWS_AS(gumbel_softmax_st(VD(TD::zeros({6})), 1.0, CounterRng(1)), std::invalid_argument);
+  CHECK_THROWS_AS(gumbel_softmax_st(VD(TD::zeros({3, 0})), 1.0, CounterRng(1)), std::invalid_argument);
+  TD bad = TD::zeros({3, 2});
+  bad.data()[3] = std::nan("");
+  CHECK_THROWS_AS(gumbel_softmax_st(VD(bad), 1.0, CounterRng(1)), std::domain_error);
+}
+
+TEST_CASE("balanced_cut_kl: values, naive reference and gradcheck", "[ops][gumbel][grad]") {
+  // balanced hard assignment: 0; everything in one cluster: log K
+  TD bal = TD::zeros({4, 2});
+  bal.data()[0] = bal.data()[2] = bal.data()[5] = bal.data()[7] = 1.0;
+  CHECK(balanced_cut_kl(VD(bal)).item() == Approx(0.0).margin(1e-15));
+  TD one = TD::zeros({4, 3});
+  for (int i = 0; i < 4; ++i) one.data()[i * 3] = 1.0;
+  CHECK(balanced_cut_kl(VD(one)).item() == Approx(std::log(3.0)).epsilon(1e-14));
+  // soft assignment vs the formula computed by hand
+  const TD raw = TD::uniform({6, 3}, CounterRng(8), 0.1, 1.0);
+  TD soft(raw.shape());
+  for (int i = 0; i < 6; ++i) {
+    double s = 0;
+    for (int k = 0; k < 3; ++k) s += raw.data()[i * 3 + k];
+    for (int k = 0; k < 3; ++k) soft.data()[i * 3 + k] = raw.data()[i * 3 + k] / s;
+  }
+  double kl = 0;
+  for (int k = 0; k < 3; ++k) {
+    double p = 0;
+    for (int i = 0; i < 6; ++i) p += soft.data()[i * 3 + k] / 6.0;
+    kl += p * std::log(3.0 * p);
+  }
+  CHECK(balanced_cut_kl(VD(soft)).item() == Approx(kl).epsilon(1e-13));
+  const auto r = gradcheck([](const std::vector<VD>& v) { return balanced_cut_kl(v[0]); }, {soft});
+  INFO(r.message);
+  CHECK(r.ok);
+  // permutation invariance over nodes
+  TD perm(soft.shape());
+  const int p[6] = {3, 5, 0, 1, 4, 2};
+  for (int i = 0; i < 6; ++i)
+    for (int k = 0; k < 3; ++k) perm.data()[p[i] * 3 + k] = soft.data()[i * 3 + k];
+  CHECK(balanced_cut_kl(VD(perm)).item() == Approx(kl).epsilon(1e-13));
+  CHECK_THROWS_AS(balanced_cut_kl(VD(TD::zeros({0, 3}))), std::invalid_argument);
+  CHECK_THROWS_AS(balanced_cut_kl(VD(TD::zeros({3}))), std::invalid_argument);
+}
