@@ -1,0 +1,570 @@
+// Molecule generation on QM9 with the all-at-once second-order MGVAE (paper §5.2, App. B–D.2,
+// Table 2): train on a random subset of the QM9 training split, sample from the prior at the finest
+// level with atom counts drawn from the training size distribution, decode by argmax ("without
+// correction") and with the valence-aware correcting process, and score the samples with RDKit.
+//
+//   molecule_generation [--data DIR] [--train-size N] [--epochs E] [--batch B] [--lr LR]
+//                       [--samples S] [--seed S] [--threads T] [--out DIR] ...
+//
+// Writes OUT/generated.smi (corrected samples), OUT/generated_raw.smi (argmax samples),
+// OUT/metrics.json (atomically), OUT/model.safetensors and OUT/samples.svg. See
+// docs/molecule_generation.md. Needs RDKit (built only when it is found).
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <GraphMol/Depictor/RDDepictor.h>
+#include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "mgvae/core/arena.hpp"
+#include "mgvae/data/molecules/qm9.hpp"
+#include "mgvae/data/molecules/smiles.hpp"
+#include "mgvae/metrics/molecules/generation.hpp"
+#include "mgvae/metrics/molecules/qed.hpp"
+#include "mgvae/models/molgen/molgen.hpp"
+#include "mgvae/nn/checkpoint.hpp"
+#include "mgvae/nn/optim.hpp"
+
+using namespace mgvae;
+using namespace mgvae::molgen;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string default_data_dir() {
+#if defined(MGVAE_DEFAULT_DATA_DIR)
+  return std::string(MGVAE_DEFAULT_DATA_DIR) + "/qm9";
+#else
+  return "../shared/data/qm9";
+#endif
+}
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+void write_atomic(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream o(tmp);
+    if (!o) throw std::runtime_error("cannot write " + tmp.string());
+    o << text;
+    if (!o) throw std::runtime_error("write failed: " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+MolecularGraph to_molgen(const data::MolGraph& g) {
+  MolecularGraph m;
+  m.n = g.n;
+  m.atom_type = g.atom_type;
+  m.bonds = g.bonds;
+  return m;
+}
+data::MolGraph to_data(const MolecularGraph& m) {
+  data::MolGraph g;
+  g.n = m.n;
+  g.atom_type = m.atom_type;
+  g.bonds = m.bonds;
+  return g;
+}
+
+struct MeanStd {
+  double mean = 0, std = 0;
+  std::size_t n = 0;
+};
+MeanStd mean_std(const std::vector<double>& v) {
+  MeanStd r;
+  r.n = v.size();
+  if (v.empty()) return r;
+  r.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  if (v.size() > 1) {
+    double s = 0;
+    for (double x : v) s += (x - r.mean) * (x - r.mean);
+    r.std = std::sqrt(s / static_cast<double>(v.size() - 1));
+  }
+  return r;
+}
+
+/// Class weights w_c ∝ freq_c^(−power), scaled so that Σ_c freq_c w_c = 1 (the loss keeps the scale of
+/// the unweighted one). power 0: none, 0.5: "sqrt", 1: fully balanced.
+std::vector<double> class_weights(const std::vector<double>& counts, double power) {
+  double tot = std::accumulate(counts.begin(), counts.end(), 0.0);
+  std::vector<double> w(counts.size(), 1.0);
+  if (power == 0.0 || tot <= 0) return w;
+  double norm = 0;
+  for (std::size_t c = 0; c < counts.size(); ++c) {
+    const double f = std::max(counts[c], 1.0) / tot;
+    w[c] = std::pow(f, -power);
+    norm += (counts[c] / tot) * w[c];
+  }
+  for (auto& x : w) x /= norm;
+  return w;
+}
+
+struct Generated {
+  std::vector<data::MolGraph> raw, corrected;
+  CorrectionInfo totals;
+  std::int64_t downgraded_mols = 0, connected_mols = 0, dropped_mols = 0;
+};
+
+/// Samples `count` molecules: sizes from `size_pool` and z from the prior (i.i.d. slots from
+/// `slot_probs`), or — with `slot_sets` — the size and matched slots of a random training molecule;
+/// then argmax and corrected decoding.
+Generated generate(const MolGenModel<float>& model, std::int64_t count, const std::vector<std::int64_t>& size_pool,
+                   const std::vector<double>& slot_probs, const std::vector<int>& valences, std::uint64_t seed,
+                   double temperature = 1.0, const std::vector<std::vector<std::int64_t>>* slot_sets = nullptr,
+                   const std::vector<double>* debias = nullptr, std::int64_t chunk = 250) {
+  Generated out;
+  CounterRng pick(seed, 0x5153);
+  const auto& cfg = model.config();
+  for (std::int64_t start = 0, c = 0; start < count; start += chunk, ++c) {
+    ArenaScope scope;
+    const std::int64_t m = std::min(chunk, count - start);
+    std::vector<std::int64_t> sizes, slots;
+    for (std::int64_t i = 0; i < m; ++i) {
+      if (slot_sets) {
+        const auto& s = (*slot_sets)[pick.next_below(slot_sets->size())];
+        sizes.push_back(static_cast<std::int64_t>(s.size()));
+        slots.insert(slots.end(), s.begin(), s.end());
+      } else {
+        sizes.push_back(size_pool[pick.next_below(size_pool.size())]);
+      }
+    }
+    const RaggedBatch b = RaggedBatch::from_sizes(sizes);
+    const Tensor<float> z = model.sample_prior(b, CounterRng(seed, 1000 + static_cast<std::uint64_t>(c)), slot_probs,
+                                               temperature, slot_sets ? &slots : nullptr);
+    for (auto& d : model.decode_graphs(b, z)) {
+      if (debias) {  // undo the class weights of the loss: p(c) ∝ p_w(c) / w_c, the optimum of the unweighted CE
+        const std::int64_t C = model.pair_classes();
+        for (std::size_t r = 0; r < d.pair_probs.size() / static_cast<std::size_t>(C); ++r) {
+          double s = 0;
+          for (std::int64_t c = 0; c < C; ++c) s += d.pair_probs[r * C + c] / (*debias)[c];
+          for (std::int64_t c = 0; c < C; ++c)
+            d.pair_probs[r * C + c] = static_cast<float>(d.pair_probs[r * C + c] / (*debias)[c] / s);
+        }
+      }
+      out.raw.push_back(to_data(argmax_graph(d.n, d.atom_logits, d.pair_probs, cfg.atom_types, model.pair_classes())));
+      const auto& types = out.raw.back().atom_type;
+      CorrectionInfo ci;
+      out.corrected.push_back(to_data(correct_graph(d.n, types, d.pair_probs, model.pair_classes(), valences, &ci)));
+      out.totals.downgraded += ci.downgraded;
+      out.totals.skipped += ci.skipped;
+      out.totals.connecting += ci.connecting;
+      out.totals.dropped_atoms += ci.dropped_atoms;
+      if (ci.downgraded || ci.skipped) ++out.downgraded_mols;
+      if (ci.connecting) ++out.connected_mols;
+      if (ci.dropped_atoms) ++out.dropped_mols;
+    }
+  }
+  return out;
+}
+
+std::string fmt(double v, int p = 4) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(p) << v;
+  return os.str();
+}
+
+/// An SVG grid of the first `k` valid corrected samples (RDKit MolDraw2DSVG).
+std::string svg_grid(const std::vector<std::string>& smiles, int k) {
+  std::vector<std::unique_ptr<RDKit::ROMol>> keep;
+  std::vector<RDKit::ROMol*> mols;
+  std::vector<std::string> legends;
+  for (const auto& s : smiles) {
+    if (static_cast<int>(mols.size()) >= k) break;
+    std::unique_ptr<RDKit::ROMol> m(RDKit::SmilesToMol(s));
+    if (!m) continue;
+    RDDepict::compute2DCoords(*m);
+    mols.push_back(m.get());
+    legends.push_back(s);
+    keep.push_back(std::move(m));
+  }
+  if (mols.empty()) return "<svg xmlns='http://www.w3.org/2000/svg'/>\n";
+  const int cols = 6, rows = (static_cast<int>(mols.size()) + cols - 1) / cols, pw = 200, ph = 200;
+  RDKit::MolDraw2DSVG drawer(cols * pw, rows * ph, pw, ph);
+  drawer.drawMolecules(mols, &legends);
+  drawer.finishDrawing();
+  return drawer.getDrawingText();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"All-at-once second-order MGVAE: molecule generation on QM9 (paper Table 2)"};
+  std::string data_dir = default_data_dir(), out_dir = "out/molecule_generation", split = "10", prior = "learned",
+              levels = "4,2,1", load, slot_sampling = "iid";
+  std::int64_t train_size = 10000, samples = 10000, hidden = 32, latent = 16, coarse_hidden = 16, slots = 16,
+               eval_samples = 256, dec_edge = 2;
+  int epochs = 30, batch = 32, threads = 1, enc_layers = 3, dec_layers = 3;
+  double kl_warmup = 3, lr = 1e-3, beta = 0.1, lambda_coarse = 0.1, lambda_balance = 0.1, bond_power = 0.5, atom_power = 0.0, clip = 10.0,
+         max_minutes = 0, temperature = 1.0;
+  std::uint64_t seed = 1;
+  bool novelty_all = true, debias = false;
+  app.add_option("--data", data_dir, "QM9 directory (SMILES, splits/)");
+  app.add_option("--split", split, "training split splits/<p>.train.index (p = test percentage; 'all' = every row)");
+  app.add_option("--train-size", train_size, "random training molecules drawn from the split (paper: 10,000)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--epochs", epochs, "training epochs")->check(CLI::NonNegativeNumber);
+  app.add_option("--batch", batch, "molecules per step")->check(CLI::PositiveNumber);
+  app.add_option("--lr", lr, "Adam learning rate (paper: 1e-3)")->check(CLI::PositiveNumber);
+  app.add_option("--samples", samples, "molecules to generate for the metrics")->check(CLI::PositiveNumber);
+  app.add_option("--seed", seed, "seed (subset, initialisation, noise, sampling)");
+  app.add_option("--threads", threads, "OpenMP threads")->check(CLI::PositiveNumber);
+  app.add_option("--out", out_dir, "output directory");
+  app.add_option("--hidden", hidden, "channels of the second-order encoder/decoder layers")->check(CLI::PositiveNumber);
+  app.add_option("--latent", latent, "latent channels d_z per atom (paper: 256)")->check(CLI::PositiveNumber);
+  app.add_option("--enc-layers", enc_layers, "second-order encoder layers")->check(CLI::PositiveNumber);
+  app.add_option("--dec-layers", dec_layers, "second-order decoder layers")->check(CLI::NonNegativeNumber);
+  app.add_option("--dec-edge-channels", dec_edge, "learned adjacency channels of the decoder")->check(CLI::PositiveNumber);
+  app.add_option("--levels", levels, "clusters K of each coarse level, finest first, e.g. 4,2,1 (paper L = 3); 'none'");
+  app.add_option("--coarse-hidden", coarse_hidden, "channels of the coarse levels")->check(CLI::PositiveNumber);
+  app.add_option("--prior", prior, "standard N(0, I) or learned (App. C, free matching)")
+      ->check(CLI::IsMember({"standard", "learned"}));
+  app.add_option("--slots", slots, "learned prior: number of slot means")->check(CLI::PositiveNumber);
+  app.add_option("--beta", beta, "KL weight");
+  app.add_option("--kl-warmup", kl_warmup, "epochs over which β rises linearly from 0 to --beta (0 = off)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--lambda-coarse", lambda_coarse, "weight of the coarse levels' reconstruction + KL");
+  app.add_option("--lambda-balance", lambda_balance, "weight of the balanced-cut KL");
+  app.add_option("--bond-weight-power", bond_power,
+                 "pair-class weights ∝ frequency^-p over {none, single, double, triple} (0 none, 0.5 sqrt, 1 balanced)");
+  app.add_option("--atom-weight-power", atom_power, "atom-type weights ∝ frequency^-p (0 none)");
+  app.add_option("--clip", clip, "gradient-norm clipping (0 = off)");
+  app.add_option("--eval-samples", eval_samples, "prior samples for the per-epoch validity probe (0 = off)");
+  app.add_option("--max-minutes", max_minutes, "stop training after this many minutes (0 = no limit)");
+  app.add_option("--load", load, "load parameters from a checkpoint (same architecture flags) before training; "
+                                 "with --epochs 0 only samples and scores");
+  app.add_option("--slot-sampling", slot_sampling,
+                 "learned prior: iid (each atom draws a slot from the slot usage) or empirical (the size and "
+                 "free-matched slots of a random training molecule)")
+      ->check(CLI::IsMember({"iid", "empirical"}));
+  app.add_option("--temperature", temperature, "scale of the prior noise at sampling (1 = the prior)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--debias", debias,
+               "at sampling, divide the pair probabilities by the bond-class weights and renormalise (the optimum "
+               "of the unweighted loss) before argmax and correction");
+  app.add_flag("--novelty-all,!--no-novelty-all", novelty_all, "skip novelty against the whole QM9 training split");
+  CLI11_PARSE(app, argc, argv);
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  Eigen::setNbThreads(1);
+  fs::create_directories(out_dir);
+  const auto t_all = Clock::now();
+
+  // ---- data ----------------------------------------------------------------------------------
+  const data::AtomVocab vocab = data::AtomVocab::qm9();
+  const auto all_smiles = data::read_qm9_smiles((fs::path(data_dir) / "SMILES").string());
+  std::vector<std::int64_t> rows;
+  if (split == "all") {
+    rows.resize(all_smiles.size());
+    std::iota(rows.begin(), rows.end(), 0);
+  } else {
+    rows = data::read_qm9_split((fs::path(data_dir) / "splits" / (split + ".train.index")).string(),
+                                static_cast<std::int64_t>(all_smiles.size()));
+  }
+  const std::int64_t split_rows = static_cast<std::int64_t>(rows.size());
+  {  // Fisher-Yates with the seed, then the first molecules that convert
+    CounterRng sh(seed, 0x5348);
+    for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[sh.next_below(i)]);
+  }
+  std::vector<std::int64_t> take(rows.begin(), rows.begin() + std::min<std::int64_t>(split_rows, train_size * 11 / 10 + 100));
+  auto ds = data::load_molecule_dataset(all_smiles, vocab, 9, false, take);
+  if (static_cast<std::int64_t>(ds.graphs.size()) > train_size) {
+    ds.graphs.resize(static_cast<std::size_t>(train_size));
+    ds.smiles.resize(static_cast<std::size_t>(train_size));
+  }
+  std::vector<MolecularGraph> train;
+  for (const auto& g : ds.graphs) train.push_back(to_molgen(g));
+  const std::int64_t T_ = static_cast<std::int64_t>(train.size());
+  std::cout << "QM9: " << all_smiles.size() << " molecules, split " << split << ": " << split_rows << " rows; training on "
+            << T_ << " (skipped " << ds.num_skipped() << " zwitterions/unconvertible among the drawn rows)\n";
+  if (T_ == 0) throw std::runtime_error("no training molecules");
+
+  // class statistics, size pool
+  const std::int64_t F = static_cast<std::int64_t>(vocab.symbols.size()), E = 3;
+  std::vector<double> bond_counts(static_cast<std::size_t>(E + 1), 0.0), atom_counts(static_cast<std::size_t>(F), 0.0);
+  std::vector<std::int64_t> size_pool;
+  std::map<std::int64_t, std::int64_t> size_hist;
+  for (const auto& g : train) {
+    size_pool.push_back(g.n);
+    ++size_hist[g.n];
+    for (auto t : g.atom_type) atom_counts[static_cast<std::size_t>(t)] += 1;
+    bond_counts[0] += static_cast<double>(g.n * (g.n - 1) / 2 - static_cast<std::int64_t>(g.bonds.size()));
+    for (const auto& b : g.bonds) bond_counts[static_cast<std::size_t>(std::get<2>(b) + 1)] += 1;
+  }
+  MolGenConfig cfg;
+  cfg.atom_types = F;
+  cfg.bond_types = E;
+  cfg.hidden = hidden;
+  cfg.latent = latent;
+  cfg.enc_layers = enc_layers;
+  cfg.dec_layers = dec_layers;
+  cfg.dec_edge_channels = dec_edge;
+  cfg.coarse_hidden = coarse_hidden;
+  cfg.clusters.clear();
+  if (levels != "none" && !levels.empty()) {
+    std::stringstream ss(levels);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) cfg.clusters.push_back(std::stoll(tok));
+  }
+  cfg.prior = prior == "learned" ? PriorKind::Learned : PriorKind::Standard;
+  cfg.prior_slots = slots;
+  cfg.beta = beta;
+  cfg.lambda_coarse = lambda_coarse;
+  cfg.lambda_balance = lambda_balance;
+  cfg.bond_weight = class_weights(bond_counts, bond_power);
+  cfg.atom_weight = class_weights(atom_counts, atom_power);
+  cfg.seed = seed;
+  MolGenModel<float> model(cfg);
+  if (!load.empty()) {
+    nn::load_checkpoint(model, load);
+    std::cout << "loaded " << load << "\n";
+  }
+  const std::vector<int> valences = max_valences(vocab.symbols);
+  std::cout << "model: " << model.num_parameters() << " parameters; levels " << levels << "; prior " << prior
+            << "; bond weights";
+  for (double w : cfg.bond_weight) std::cout << " " << fmt(w, 3);
+  std::cout << "; atom weights";
+  for (double w : cfg.atom_weight) std::cout << " " << fmt(w, 3);
+  std::cout << "\n";
+
+  // ---- training --------------------------------------------------------------------------------
+  nn::Adam<float> opt(model.parameters(), static_cast<float>(lr));
+  std::vector<double> slot_count(static_cast<std::size_t>(slots), 0.0);
+  json history = json::array();
+  std::vector<double> epoch_seconds;
+  std::vector<std::size_t> order(static_cast<std::size_t>(T_));
+  std::iota(order.begin(), order.end(), 0);
+  CounterRng shuf(seed, 0x7368);
+  const auto t_train = Clock::now();
+  int epochs_run = 0;
+  for (int ep = 0; ep < epochs; ++ep) {
+    const auto t0 = Clock::now();
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
+    std::fill(slot_count.begin(), slot_count.end(), 0.0);
+    double s_loss = 0, s_bond = 0, s_atom = 0, s_kl = 0, s_rec = 0, s_ckl = 0, s_bal = 0;
+    std::int64_t bc = 0, bt = 0, ac = 0, at = 0, steps = 0, seen = 0;
+    for (std::int64_t start = 0; start < T_; start += batch, ++steps) {
+      ArenaScope scope;
+      std::vector<MolecularGraph> gs;
+      for (std::int64_t k = start; k < std::min<std::int64_t>(T_, start + batch); ++k) gs.push_back(train[order[k]]);
+      const auto mb = MolBatch<float>::make(gs, F, E);
+      const auto nz = model.draw_noise(mb.b, CounterRng(seed, 0x10000000ull + static_cast<std::uint64_t>(ep) * 100000 +
+                                                                   static_cast<std::uint64_t>(steps)));
+      if (kl_warmup > 0)
+        model.set_beta(beta * std::min(1.0, (ep + static_cast<double>(start) / static_cast<double>(T_)) / kl_warmup));
+      opt.zero_grad();
+      const auto f = model.forward(mb, nz);
+      backward(f.loss);
+      if (clip > 0) nn::clip_grad_norm(model.parameters(), static_cast<float>(clip));
+      opt.step();
+      const double w = static_cast<double>(gs.size());
+      seen += static_cast<std::int64_t>(gs.size());
+      s_loss += f.loss.item() * w;
+      s_bond += f.bond_ce.item() * w;
+      s_atom += f.atom_ce.item() * w;
+      s_kl += f.kl.item() * w;
+      s_rec += f.coarse_rec.item() * w;
+      s_ckl += f.coarse_kl.item() * w;
+      s_bal += f.balance.item() * w;
+      bc += f.bond_correct;
+      bt += f.bond_total;
+      ac += f.atom_correct;
+      at += f.atom_total;
+      for (auto j : f.prior_match) slot_count[static_cast<std::size_t>(j)] += 1;
+    }
+    const double sec = seconds_since(t0);
+    epoch_seconds.push_back(sec);
+    ++epochs_run;
+    const double inv = 1.0 / static_cast<double>(seen);
+    json h = {{"epoch", ep + 1},        {"loss", s_loss * inv},      {"bond_ce", s_bond * inv},
+              {"atom_ce", s_atom * inv}, {"kl", s_kl * inv},          {"coarse_rec", s_rec * inv},
+              {"coarse_kl", s_ckl * inv}, {"balance", s_bal * inv},   {"bond_acc", bt ? double(bc) / double(bt) : 0.0},
+              {"atom_acc", at ? double(ac) / double(at) : 0.0},      {"seconds", sec}};
+    std::cout << "epoch " << ep + 1 << "/" << epochs << "  loss " << fmt(s_loss * inv, 3) << "  bond " << fmt(s_bond * inv, 3)
+              << "  atom " << fmt(s_atom * inv, 3) << "  kl " << fmt(s_kl * inv, 2) << "  coarse " << fmt(s_rec * inv, 3)
+              << "/" << fmt(s_ckl * inv, 2) << "  bal " << fmt(s_bal * inv, 3) << "  bond_acc "
+              << fmt(bt ? double(bc) / double(bt) : 0.0, 3) << "  atom_acc " << fmt(at ? double(ac) / double(at) : 0.0, 3)
+              << "  " << fmt(sec, 1) << " s/epoch";
+    if (eval_samples > 0) {
+      const auto t_probe = Clock::now();
+      const auto g = generate(model, eval_samples, size_pool, slot_count, valences, seed + 7777 + static_cast<std::uint64_t>(ep));
+      const auto raw = metrics::evaluate_generation(g.raw, vocab, {}, metrics::GenerationOptions{false});
+      const auto cor = metrics::evaluate_generation(g.corrected, vocab, {}, metrics::GenerationOptions{false});
+      h["probe_valid_raw"] = raw.validity;
+      h["probe_valid_corrected"] = cor.validity;
+      h["probe_unique_corrected"] = cor.uniqueness;
+      h["probe_seconds"] = seconds_since(t_probe);
+      std::cout << "  | probe(" << eval_samples << ") valid w/o corr (connected) " << fmt(raw.validity, 3) << ", corrected "
+                << fmt(cor.validity, 3) << ", unique " << fmt(cor.uniqueness, 3);
+    }
+    std::cout << std::endl;
+    history.push_back(h);
+    if (max_minutes > 0 && seconds_since(t_train) > 60.0 * max_minutes) {
+      std::cout << "stopping: --max-minutes " << max_minutes << " reached after epoch " << ep + 1 << "\n";
+      break;
+    }
+  }
+  const double train_seconds = seconds_since(t_train);
+  nn::save_checkpoint(model, (fs::path(out_dir) / "model.safetensors").string(),
+                      {{"model", "molgen"}, {"levels", levels}, {"prior", prior}});
+
+  // ---- sampling --------------------------------------------------------------------------------
+  std::vector<double> slot_probs;
+  std::vector<std::vector<std::int64_t>> slot_sets;
+  std::string slot_usage_source = "none (standard prior)";
+  if (cfg.prior == PriorKind::Learned) {
+    slot_probs = slot_count;  // usage in the last training epoch
+    slot_usage_source = "free matches of the last training epoch (sampled noise)";
+    if (epochs_run == 0 || slot_sampling == "empirical") {  // one pass over the training set, z = μ
+      const auto t_match = Clock::now();
+      std::vector<double> usage(static_cast<std::size_t>(slots), 0.0);
+      for (std::int64_t start = 0; start < T_; start += 250) {
+        ArenaScope scope;
+        std::vector<MolecularGraph> gs(train.begin() + start, train.begin() + std::min<std::int64_t>(T_, start + 250));
+        const auto mb = MolBatch<float>::make(gs, F, E);
+        const auto m = model.match_slots(mb);
+        for (std::int64_t g = 0; g < mb.b.graphs(); ++g) {
+          slot_sets.emplace_back(m.begin() + mb.b.node_off[g], m.begin() + mb.b.node_off[g + 1]);
+          for (std::int64_t i = mb.b.node_off[g]; i < mb.b.node_off[g + 1]; ++i) usage[static_cast<std::size_t>(m[i])] += 1;
+        }
+      }
+      if (epochs_run == 0) {
+        slot_probs = usage;
+        slot_usage_source = "free matches of the training molecules' posterior means";
+      }
+      std::cout << "slot matching over the training set: " << fmt(seconds_since(t_match), 1) << " s\n";
+    }
+  }
+  const auto t_sample = Clock::now();
+  const Generated gen = generate(model, samples, size_pool, slot_probs, valences, seed + 1, temperature,
+                                 slot_sampling == "empirical" && !slot_sets.empty() ? &slot_sets : nullptr,
+                                 debias ? &cfg.bond_weight : nullptr);
+  const double sample_seconds = seconds_since(t_sample);
+
+  // ---- metrics ---------------------------------------------------------------------------------
+  const auto t_metrics = Clock::now();
+  const auto train_set = metrics::canonical_smiles_set(ds.smiles);
+  const auto raw = metrics::evaluate_generation(gen.raw, vocab, train_set);
+  const auto raw_conn = metrics::evaluate_generation(gen.raw, vocab, train_set, metrics::GenerationOptions{false});
+  const auto cor = metrics::evaluate_generation(gen.corrected, vocab, train_set, metrics::GenerationOptions{false});
+  json novelty_all_json = nullptr;
+  if (novelty_all) {
+    std::vector<std::string> split_smiles;
+    for (std::int64_t r : rows) split_smiles.push_back(all_smiles[static_cast<std::size_t>(r)]);
+    const auto whole = metrics::canonical_smiles_set(split_smiles);
+    std::unordered_set<std::string> uniq(cor.valid_smiles.begin(), cor.valid_smiles.end());
+    std::int64_t novel = 0;
+    for (const auto& s : uniq) novel += whole.count(s) ? 0 : 1;
+    novelty_all_json = {{"reference", "all " + std::to_string(split_rows) + " rows of splits/" + split + ".train.index"},
+                        {"reference_unique_canonical", whole.size()},
+                        {"novel", novel},
+                        {"novelty", uniq.empty() ? 0.0 : double(novel) / double(uniq.size())}};
+  }
+  std::vector<double> qeds;
+  for (const auto& s : cor.valid_smiles)
+    if (auto q = metrics::qed(s)) qeds.push_back(*q);
+  const MeanStd q = mean_std(qeds);
+  std::vector<double> gen_sizes;
+  for (const auto& g : gen.corrected) gen_sizes.push_back(static_cast<double>(g.n));
+  const double metrics_seconds = seconds_since(t_metrics);
+
+  // ---- outputs ---------------------------------------------------------------------------------
+  {
+    std::ostringstream c, r;
+    for (const auto& g : gen.corrected) {
+      std::string why;
+      auto s = data::graph_to_smiles(g, vocab, &why);
+      c << (s ? *s : "INVALID\t" + why) << "\n";
+    }
+    for (const auto& g : gen.raw) {
+      std::string why;
+      auto s = data::graph_to_smiles(g, vocab, &why);
+      r << (s ? *s : "INVALID\t" + why) << "\n";
+    }
+    write_atomic(fs::path(out_dir) / "generated.smi", c.str());
+    write_atomic(fs::path(out_dir) / "generated_raw.smi", r.str());
+  }
+  std::string svg_note = "samples.svg: first 48 valid corrected samples (RDKit MolDraw2DSVG)";
+  try {
+    write_atomic(fs::path(out_dir) / "samples.svg", svg_grid(cor.valid_smiles, 48));
+  } catch (const std::exception& e) {
+    svg_note = std::string("samples.svg not written: ") + e.what();
+  }
+  const MeanStd es = mean_std(epoch_seconds);
+  json sh = json::object();
+  for (auto [n, c] : size_hist) sh[std::to_string(n)] = c;
+  json metrics_json = {
+      {"task", "QM9 molecule generation, all-at-once second-order MGVAE"},
+      {"samples", samples},
+      {"sampling", {{"slot_sampling", cfg.prior == PriorKind::Learned ? slot_sampling : std::string("n/a")},
+                    {"temperature", temperature}, {"debias", debias}, {"slot_usage", slot_usage_source},
+                    {"slot_probs", slot_probs}, {"loaded", load}}},
+      {"validity_without_correction", raw.validity},
+      {"validity_without_correction_connected", raw_conn.validity},
+      {"validity", cor.validity},
+      {"uniqueness", cor.uniqueness},
+      {"novelty", cor.novelty},
+      {"novelty_reference", "the " + std::to_string(T_) + " training molecules (canonical SMILES)"},
+      {"novelty_vs_whole_split", novelty_all_json},
+      {"counts", {{"valid_raw", raw.valid}, {"valid_raw_connected", raw_conn.valid}, {"valid", cor.valid},
+                  {"unique", cor.unique}, {"novel", cor.novel}}},
+      {"uniqueness_without_correction", raw.uniqueness},
+      {"qed", {{"mean", q.mean}, {"std", q.std}, {"n", q.n}, {"over", "valid corrected samples"}}},
+      {"correction", {{"molecules_with_lowered_or_dropped_bonds", gen.downgraded_mols},
+                      {"molecules_joined", gen.connected_mols},
+                      {"molecules_with_dropped_fragments", gen.dropped_mols},
+                      {"bonds_lowered", gen.totals.downgraded}, {"bonds_dropped", gen.totals.skipped},
+                      {"bonds_added_to_connect", gen.totals.connecting}, {"atoms_dropped", gen.totals.dropped_atoms}}},
+      {"generated_atoms_mean", mean_std(gen_sizes).mean},
+      {"seconds_per_epoch", es.mean},
+      {"seconds_per_epoch_std", es.std},
+      {"train_seconds", train_seconds},
+      {"epochs_run", epochs_run},
+      {"sampling_seconds", sample_seconds},
+      {"sampling_note", "prior draw + decoder + argmax + correcting process for all samples, without RDKit scoring"},
+      {"metrics_seconds", metrics_seconds},
+      {"total_seconds", seconds_since(t_all)},
+      {"svg", svg_note},
+      {"invalid_raw_examples", json(std::vector<std::string>(raw.invalid_log.begin(),
+                                                             raw.invalid_log.begin() + std::min<std::size_t>(20, raw.invalid_log.size())))},
+      {"config",
+       {{"data", data_dir}, {"split", split}, {"train_size", T_}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
+        {"seed", seed}, {"threads", threads}, {"hidden", hidden}, {"latent", latent}, {"enc_layers", enc_layers},
+        {"dec_layers", dec_layers}, {"dec_edge_channels", dec_edge}, {"levels", levels}, {"coarse_hidden", coarse_hidden},
+        {"prior", prior}, {"slots", slots}, {"beta", beta}, {"kl_warmup_epochs", kl_warmup}, {"lambda_coarse", lambda_coarse},
+        {"lambda_balance", lambda_balance}, {"bond_weight_power", bond_power}, {"atom_weight_power", atom_power}, {"bond_weight", cfg.bond_weight},
+        {"atom_weight", cfg.atom_weight}, {"clip", clip}, {"parameters", model.num_parameters()},
+        {"train_size_histogram", sh}}},
+      {"history", history}};
+  write_atomic(fs::path(out_dir) / "metrics.json", metrics_json.dump(2) + "\n");
+
+  std::cout << "samples " << samples << ": validity w/o correction " << fmt(100 * raw.validity, 2) << " % (connected "
+            << fmt(100 * raw_conn.validity, 2) << " %), validity " << fmt(100 * cor.validity, 2) << " %, uniqueness "
+            << fmt(100 * cor.uniqueness, 2) << " %, novelty " << fmt(100 * cor.novelty, 2) << " % (vs "
+            << T_ << " training molecules)";
+  if (!novelty_all_json.is_null()) std::cout << ", " << fmt(100 * novelty_all_json["novelty"].get<double>(), 2) << " % (vs whole split)";
+  std::cout << "\nQED " << fmt(q.mean, 3) << " ± " << fmt(q.std, 3) << "; " << fmt(es.mean, 1) << " s/epoch; sampling "
+            << fmt(sample_seconds, 1) << " s; metrics " << fmt(metrics_seconds, 1) << " s\n";
+  std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << ", generated.smi, generated_raw.smi, samples.svg\n";
+  return 0;
+}

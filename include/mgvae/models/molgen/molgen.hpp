@@ -1,0 +1,6 @@
+#pragma once
+/// @file molgen.hpp
+/// Facade: the all-at-once second-order MGVAE for molecule generation (namespace mgvae::molgen).
+/// RDKit-free; examples/molecule_generation adds the chemistry (SMILES, validity, QED).
+#include "mgvae/models/molgen/graph.hpp"
+#include "mgvae/models/molgen/model.hpp"
