@@ -104,3 +104,26 @@ TEST_CASE("concat: values, gradient split, shape errors", "[ops][shape]") {
   CHECK(max_abs_diff(va.grad(), TD::ones({2, 3})) == 0.0);
   CHECK_FALSE(vb.grad().defined());
 }
+
+TEST_CASE("concat along a middle axis of 3-D and strided inputs matches a naive index map", "[ops][shape]") {
+  const TD a = rnd({2, 3, 4}, 21), b = rnd({2, 1, 4}, 22);
+  const TD ct = rnd({4, 2, 2}, 23).permute({1, 2, 0});  // a non-contiguous [2, 2, 4] view
+  REQUIRE_FALSE(ct.is_contiguous());
+  const TD y = concat<double>({VD(a), VD(b), VD(ct)}, 1).value();
+  REQUIRE(y.shape() == Shape{2, 6, 4});
+  for (std::int64_t i = 0; i < 2; ++i)
+    for (std::int64_t k = 0; k < 4; ++k) {
+      for (std::int64_t j = 0; j < 3; ++j) CHECK(y(i, j, k) == a(i, j, k));
+      CHECK(y(i, 3, k) == b(i, 0, k));
+      for (std::int64_t j = 0; j < 2; ++j) CHECK(y(i, 4 + j, k) == ct(i, j, k));
+    }
+  const TD w = rnd({2, 3, 1}, 24);
+  const TD z = concat<double>({VD(a), VD(w)}, 2).value();
+  REQUIRE(z.shape() == Shape{2, 3, 5});
+  CHECK(z(1, 2, 4) == w(1, 2, 0));
+  CHECK(z(1, 2, 3) == a(1, 2, 3));
+  expect_grad([](const std::vector<VD>& v) { return concat<double>({v[0], v[1], v[0]}, 1); }, {a, b});
+  expect_grad([](const std::vector<VD>& v) { return concat<double>({v[1], v[0]}, 2); }, {a, rnd({2, 3, 2}, 25)});
+  expect_grad([](const std::vector<VD>& v) { return concat<double>({v[0], permute(v[1], {1, 0, 2})}, 0); },
+              {rnd({1, 2, 2}, 26), rnd({2, 2, 2}, 27)});
+}

@@ -5,6 +5,7 @@
 /// contiguous tensor, a slice along the leading axis, ...), otherwise contiguous copies, so
 /// downstream kernels always see row-major data. Backward maps the adjoint back to the input
 /// layout (reshape back, inverse permutation, zero-padded slice, split).
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -137,18 +138,32 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis) {
                                   std::to_string(axis));
     out[ax] += si[ax];
   }
+  // Row-major blocks: y = [outer, Σ w_i] with w_i = size_i[axis] · inner, so each input is copied as
+  // `outer` contiguous runs of w_i elements (forward and backward), not element by element.
+  std::int64_t outer = 1, inner = 1;
+  for (std::size_t d = 0; d < ax; ++d) outer *= out[d];
+  for (std::size_t d = ax + 1; d < out.size(); ++d) inner *= out[d];
+  const std::int64_t row = out[ax] * inner;
+  std::vector<std::int64_t> offs, widths;
   Tensor<T> y(out);
-  std::vector<std::int64_t> starts;
   std::int64_t at = 0;
   for (const auto& x : xs) {
-    starts.push_back(at);
-    y.slice(axis, at, at + x.shape()[ax]).copy_from(x.value());
-    at += x.shape()[ax];
+    const std::int64_t w = x.shape()[ax] * inner;
+    const Tensor<T> xc = x.value().contiguous();
+    for (std::int64_t o = 0; o < outer; ++o) std::copy_n(xc.data() + o * w, w, y.data() + o * row + at);
+    offs.push_back(at);
+    widths.push_back(w);
+    at += w;
   }
-  return make_result_n<T>(y, xs, [xs, axis, ax, starts](const Tensor<T>& g) {
-    for (std::size_t i = 0; i < xs.size(); ++i)
-      if (xs[i].requires_grad())
-        xs[i].node().accumulate(g.slice(axis, starts[i], starts[i] + xs[i].shape()[ax]).contiguous());
+  return make_result_n<T>(y, xs, [xs, outer, row, offs, widths](const Tensor<T>& g) {
+    const Tensor<T> gc = g.contiguous();
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      if (!xs[i].requires_grad()) continue;
+      Tensor<T> gi(xs[i].shape());
+      const std::int64_t w = widths[i];
+      for (std::int64_t o = 0; o < outer; ++o) std::copy_n(gc.data() + o * row + offs[i], w, gi.data() + o * w);
+      xs[i].node().accumulate(gi);
+    }
   });
 }
 
