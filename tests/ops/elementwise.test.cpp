@@ -4,6 +4,7 @@
 
 #include "mgvae/autodiff/gradcheck.hpp"
 #include "support/catch.hpp"
+#include "support/op_check.hpp"
 
 using namespace mgvae;
 using TD = Tensor<double>;
@@ -11,14 +12,9 @@ using VD = Var<double>;
 
 namespace {
 TD rnd(const Shape& s, std::uint64_t seed, double lo = -1.5, double hi = 1.5) {
-  return TD::uniform(s, CounterRng(seed), lo, hi);
+  return testing::uniform_tensor(s, seed, lo, hi);
 }
-void expect_grad(const std::function<VD(const std::vector<VD>&)>& f, const std::vector<TD>& xs) {
-  const auto r = gradcheck(f, xs);
-  INFO(r.message);
-  CHECK(r.ok);
-  CHECK(r.checked > 0);
-}
+using mgvae::testing::expect_grad;
 }  // namespace
 
 TEST_CASE("binary ops match naive loops with broadcasting", "[ops][elementwise]") {

@@ -5,6 +5,7 @@
 
 #include "mgvae/autodiff/gradcheck.hpp"
 #include "support/catch.hpp"
+#include "support/op_check.hpp"
 
 using namespace mgvae;
 using TD = Tensor<double>;
@@ -12,15 +13,9 @@ using VD = Var<double>;
 
 namespace {
 TD rnd(const Shape& s, std::uint64_t seed, double lo = -2.0, double hi = 2.0) {
-  return TD::uniform(s, CounterRng(seed), lo, hi);
+  return testing::uniform_tensor(s, seed, lo, hi);
 }
-void expect_grad(const std::function<VD(const std::vector<VD>&)>& f, const std::vector<TD>& xs,
-                 std::vector<bool> wrt = {}) {
-  const auto r = gradcheck(f, xs, {}, wrt);
-  INFO(r.message);
-  CHECK(r.ok);
-  CHECK(r.checked > 0);
-}
+using mgvae::testing::expect_grad;
 void check_all(const TD& t, const std::vector<double>& ref) {
   REQUIRE(t.numel() == static_cast<std::int64_t>(ref.size()));
   const auto v = t.to_vector();

@@ -2,19 +2,15 @@
 
 #include "mgvae/autodiff/gradcheck.hpp"
 #include "support/catch.hpp"
+#include "support/op_check.hpp"
 
 using namespace mgvae;
 using TD = Tensor<double>;
 using VD = Var<double>;
 
 namespace {
-TD rnd(const Shape& s, std::uint64_t seed) { return TD::uniform(s, CounterRng(seed), -1.0, 1.0); }
-void expect_grad(const std::function<VD(const std::vector<VD>&)>& f, const std::vector<TD>& xs) {
-  const auto r = gradcheck(f, xs);
-  INFO(r.message);
-  CHECK(r.ok);
-  CHECK(r.checked > 0);
-}
+TD rnd(const Shape& s, std::uint64_t seed) { return testing::uniform_tensor(s, seed, -1.0, 1.0); }
+using mgvae::testing::expect_grad;
 /// Naive [M,K]x[K,N] on 2-D (possibly strided) tensors.
 TD naive2(const TD& a, const TD& b) {
   TD y = TD::zeros({a.shape()[0], b.shape()[1]});

@@ -5,19 +5,15 @@
 
 #include "mgvae/autodiff/gradcheck.hpp"
 #include "support/catch.hpp"
+#include "support/op_check.hpp"
 
 using namespace mgvae;
 using TD = Tensor<double>;
 using VD = Var<double>;
 
 namespace {
-TD rnd(const Shape& s, std::uint64_t seed) { return TD::uniform(s, CounterRng(seed), -2.0, 2.0); }
-void expect_grad(const std::function<VD(const std::vector<VD>&)>& f, const std::vector<TD>& xs) {
-  const auto r = gradcheck(f, xs);
-  INFO(r.message);
-  CHECK(r.ok);
-  CHECK(r.checked > 0);
-}
+TD rnd(const Shape& s, std::uint64_t seed) { return testing::uniform_tensor(s, seed, -2.0, 2.0); }
+using mgvae::testing::expect_grad;
 }  // namespace
 
 TEST_CASE("sum/mean over axes match naive loops", "[ops][reduce]") {

@@ -90,18 +90,17 @@ class Var {
   std::shared_ptr<VarNode<T>> n_;
 };
 
-/// Creates an op result. `inputs` are the op's Var inputs; `bw(gout)` receives the output's
-/// adjoint and must call `accumulate` on the inputs that need it (check requires_grad() first:
-/// that is the per-input gradient gating). Recording happens only in grad mode when at least
-/// one input requires a gradient.
-template <class T, class BW>
-Var<T> make_result(Tensor<T> value, std::initializer_list<Var<T>> inputs, BW&& bw) {
+namespace detail {
+/// Builds the result node; records `bw` on the tape only in grad mode and only when an input in
+/// [first, last) requires a gradient.
+template <class T, class It, class BW>
+Var<T> make_result_range(Tensor<T> value, It first, It last, BW&& bw) {
   auto node = std::make_shared<VarNode<T>>();
   node->value = std::move(value);
   node->is_leaf = false;
   bool need = false;
   if (grad_enabled())
-    for (const auto& v : inputs) need = need || (v.defined() && v.requires_grad());
+    for (It it = first; it != last; ++it) need = need || (it->defined() && it->requires_grad());
   node->requires_grad = need;
   if (need) {
     VarNode<T>* self = node.get();
@@ -111,24 +110,21 @@ Var<T> make_result(Tensor<T> value, std::initializer_list<Var<T>> inputs, BW&& b
   }
   return Var<T>(node);
 }
+}  // namespace detail
+
+/// Creates an op result. `inputs` are the op's Var inputs; `bw(gout)` receives the output's
+/// adjoint and must call `accumulate` on the inputs that need it (check requires_grad() first:
+/// that is the per-input gradient gating). Recording happens only in grad mode when at least
+/// one input requires a gradient.
+template <class T, class BW>
+Var<T> make_result(Tensor<T> value, std::initializer_list<Var<T>> inputs, BW&& bw) {
+  return detail::make_result_range<T>(std::move(value), inputs.begin(), inputs.end(), std::forward<BW>(bw));
+}
 
 /// Same, for ops with a variable number of inputs.
 template <class T, class BW>
 Var<T> make_result_n(Tensor<T> value, const std::vector<Var<T>>& inputs, BW&& bw) {
-  auto node = std::make_shared<VarNode<T>>();
-  node->value = std::move(value);
-  node->is_leaf = false;
-  bool need = false;
-  if (grad_enabled())
-    for (const auto& v : inputs) need = need || (v.defined() && v.requires_grad());
-  node->requires_grad = need;
-  if (need) {
-    VarNode<T>* self = node.get();
-    Tape::local().push(TapeEntry{node, [self, f = std::forward<BW>(bw)]() mutable {
-                                   if (self->grad.defined()) f(self->grad);
-                                 }});
-  }
-  return Var<T>(node);
+  return detail::make_result_range<T>(std::move(value), inputs.begin(), inputs.end(), std::forward<BW>(bw));
 }
 
 namespace detail {

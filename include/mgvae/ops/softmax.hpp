@@ -34,64 +34,56 @@ void softmax_rows(const T* x, T* y, const AxisSplit& s, bool log_out) {
       }
     }
 }
+
+/// The adjoint of softmax_rows given its output y and the upstream gradient g (both contiguous):
+///   softmax:     x' = y ⊙ (g − Σ_k g_k y_k)
+///   log_softmax: x' = g − exp(y) ⊙ Σ_k g_k
+template <class T>
+void softmax_rows_backward(const T* g, const T* y, T* gx, const AxisSplit& s, bool log_out) {
+  for (std::int64_t a = 0; a < s.outer; ++a)
+    for (std::int64_t in = 0; in < s.inner; ++in) {
+      const std::int64_t base = a * s.mid * s.inner + in;
+      T acc = 0;  // Σ_k g_k (log) or Σ_k g_k y_k
+      for (std::int64_t k = 0; k < s.mid; ++k) {
+        const std::int64_t i = base + k * s.inner;
+        acc += log_out ? g[i] : g[i] * y[i];
+      }
+      for (std::int64_t k = 0; k < s.mid; ++k) {
+        const std::int64_t i = base + k * s.inner;
+        gx[i] = log_out ? g[i] - std::exp(y[i]) * acc : y[i] * (g[i] - acc);
+      }
+    }
+}
+
+template <class T>
+Var<T> softmax_along(const Var<T>& x, int axis, bool log_out) {
+  axis = normalize_axis(log_out ? "log_softmax" : "softmax", axis, x.shape().size());
+  const auto sp = split_at_axis(x.shape(), axis);
+  Tensor<T> xc = x.value().contiguous();
+  Tensor<T> y(x.shape());
+  softmax_rows(xc.data(), y.data(), sp, log_out);
+  return make_result<T>(y, {x}, [x, y, sp, log_out](const Tensor<T>& g) {
+    if (!x.requires_grad()) return;
+    const Tensor<T> gc = g.contiguous();
+    Tensor<T> gx(x.shape());
+    softmax_rows_backward(gc.data(), y.data(), gx.data(), sp, log_out);
+    x.node().accumulate(gx);
+  });
+}
 }  // namespace detail
 
 /// Softmax along `axis`.  x' = y ⊙ (g − Σ_axis g ⊙ y).
 /// @throw std::invalid_argument if axis is out of range.
 template <class T>
 Var<T> softmax(const Var<T>& x, int axis) {
-  axis = normalize_axis("softmax", axis, x.shape().size());
-  const auto sp = detail::split_at_axis(x.shape(), axis);
-  Tensor<T> xc = x.value().contiguous();
-  Tensor<T> y(x.shape());
-  detail::softmax_rows(xc.data(), y.data(), sp, false);
-  return make_result<T>(y, {x}, [x, y, sp](const Tensor<T>& g) {
-    if (!x.requires_grad()) return;
-    Tensor<T> gc = g.contiguous();
-    Tensor<T> gx(x.shape());
-    const T *pg = gc.data(), *py = y.data();
-    T* o = gx.data();
-    for (std::int64_t a = 0; a < sp.outer; ++a)
-      for (std::int64_t in = 0; in < sp.inner; ++in) {
-        const std::int64_t base = a * sp.mid * sp.inner + in;
-        T dot = 0;  // Σ_k g_k y_k
-        for (std::int64_t k = 0; k < sp.mid; ++k) dot += pg[base + k * sp.inner] * py[base + k * sp.inner];
-        for (std::int64_t k = 0; k < sp.mid; ++k) {
-          const std::int64_t i = base + k * sp.inner;
-          o[i] = py[i] * (pg[i] - dot);
-        }
-      }
-    x.node().accumulate(gx);
-  });
+  return detail::softmax_along(x, axis, false);
 }
 
 /// log(softmax(x)) along `axis`, computed as x − logsumexp(x).  x' = g − softmax(x) ⊙ Σ_axis g.
 /// @throw std::invalid_argument if axis is out of range.
 template <class T>
 Var<T> log_softmax(const Var<T>& x, int axis) {
-  axis = normalize_axis("log_softmax", axis, x.shape().size());
-  const auto sp = detail::split_at_axis(x.shape(), axis);
-  Tensor<T> xc = x.value().contiguous();
-  Tensor<T> y(x.shape());
-  detail::softmax_rows(xc.data(), y.data(), sp, true);
-  return make_result<T>(y, {x}, [x, y, sp](const Tensor<T>& g) {
-    if (!x.requires_grad()) return;
-    Tensor<T> gc = g.contiguous();
-    Tensor<T> gx(x.shape());
-    const T *pg = gc.data(), *py = y.data();
-    T* o = gx.data();
-    for (std::int64_t a = 0; a < sp.outer; ++a)
-      for (std::int64_t in = 0; in < sp.inner; ++in) {
-        const std::int64_t base = a * sp.mid * sp.inner + in;
-        T gs = 0;  // Σ_k g_k
-        for (std::int64_t k = 0; k < sp.mid; ++k) gs += pg[base + k * sp.inner];
-        for (std::int64_t k = 0; k < sp.mid; ++k) {
-          const std::int64_t i = base + k * sp.inner;
-          o[i] = pg[i] - std::exp(py[i]) * gs;
-        }
-      }
-    x.node().accumulate(gx);
-  });
+  return detail::softmax_along(x, axis, true);
 }
 
 }  // namespace mgvae
