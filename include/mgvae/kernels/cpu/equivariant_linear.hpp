@@ -56,6 +56,18 @@ inline bool worth_parallel(std::int64_t B, const std::int64_t* node_off, std::in
   }
   return w >= kParallelMinWork;
 }
+/// Runs body(g, n) for every non-empty graph g (n nodes), over an OpenMP parallel loop when the
+/// batch holds enough O(n²C) work (worth_parallel). Bodies write disjoint per-graph slices.
+template <class F>
+inline void for_each_graph(std::int64_t B, const std::int64_t* node_off, std::int64_t C, F&& body) {
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(dynamic) if (worth_parallel(B, node_off, C))
+#endif
+  for (std::int64_t g = 0; g < B; ++g) {
+    const std::int64_t n = node_off[g + 1] - node_off[g];
+    if (n > 0) body(g, n);
+  }
+}
 /// Row sums r, column sums s, diagonal d, trace tr, total tot of one n×n×C block.
 template <class T>
 struct Marg2 {
@@ -84,12 +96,7 @@ void equivariant_2to2_forward(std::int64_t B, const std::int64_t* node_off, cons
                               std::int64_t C, T* out, bool normalize = false) {
   detail::check_eq_args("equivariant_2to2_forward", B, node_off, pair_off, C);
   const std::int64_t S = 15 * C;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* Xg = X + pair_off[g] * C;
     T* O = out + pair_off[g] * S;
     const detail::Marg2<T> m(n, C, Xg);
@@ -116,7 +123,7 @@ void equivariant_2to2_forward(std::int64_t B, const std::int64_t* node_off, cons
           o[14 * C + c] = be * m.tot[c];
         }
       }
-  }
+  });
 }
 
 /// Adjoint of `equivariant_2to2_forward`: grad_out [Σn², 15C] → grad_X [Σn², C] (overwritten).
@@ -125,12 +132,7 @@ void equivariant_2to2_backward(std::int64_t B, const std::int64_t* node_off, con
                                const T* grad_out, std::int64_t C, T* grad_X, bool normalize = false) {
   detail::check_eq_args("equivariant_2to2_backward", B, node_off, pair_off, C);
   const std::int64_t S = 15 * C;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* G = grad_out + pair_off[g] * S;
     T* dX = grad_X + pair_off[g] * C;
     const T a = detail::alpha_of<T>(n, normalize), be = detail::beta_of<T>(n, normalize);
@@ -173,7 +175,7 @@ void equivariant_2to2_backward(std::int64_t B, const std::int64_t* node_off, con
           d[c] = v;
         }
       }
-  }
+  });
 }
 
 /// 2→1 basis expansion: X [Σn², C] → out [N, 5C] (overwritten): α r_i, α s_i, d_i, β tot, α tr.
@@ -181,12 +183,7 @@ template <class T>
 void equivariant_2to1_forward(std::int64_t B, const std::int64_t* node_off, const std::int64_t* pair_off, const T* X,
                               std::int64_t C, T* out, bool normalize = false) {
   detail::check_eq_args("equivariant_2to1_forward", B, node_off, pair_off, C);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const detail::Marg2<T> m(n, C, X + pair_off[g] * C);
     const T a = detail::alpha_of<T>(n, normalize), be = detail::beta_of<T>(n, normalize);
     T* O = out + node_off[g] * 5 * C;
@@ -199,7 +196,7 @@ void equivariant_2to1_forward(std::int64_t B, const std::int64_t* node_off, cons
         o[3 * C + c] = be * m.tot[c];
         o[4 * C + c] = a * m.tr[c];
       }
-  }
+  });
 }
 
 /// Adjoint of `equivariant_2to1_forward`: grad_out [N, 5C] → grad_X [Σn², C] (overwritten).
@@ -207,12 +204,7 @@ template <class T>
 void equivariant_2to1_backward(std::int64_t B, const std::int64_t* node_off, const std::int64_t* pair_off,
                                const T* grad_out, std::int64_t C, T* grad_X, bool normalize = false) {
   detail::check_eq_args("equivariant_2to1_backward", B, node_off, pair_off, C);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* G = grad_out + node_off[g] * 5 * C;
     T* dX = grad_X + pair_off[g] * C;
     const T a = detail::alpha_of<T>(n, normalize), be = detail::beta_of<T>(n, normalize);
@@ -226,7 +218,7 @@ void equivariant_2to1_backward(std::int64_t B, const std::int64_t* node_off, con
           if (i == j) v += G[i * 5 * C + 2 * C + c] + a * s4[c];
           dX[(i * n + j) * C + c] = v;
         }
-  }
+  });
 }
 
 /// 1→2 basis expansion: x [N, C] → out [Σn², 5C] (overwritten): δ x_i, x_i, x_j, α Σx, δ α Σx.
@@ -234,12 +226,7 @@ template <class T>
 void equivariant_1to2_forward(std::int64_t B, const std::int64_t* node_off, const std::int64_t* pair_off, const T* x,
                               std::int64_t C, T* out, bool normalize = false) {
   detail::check_eq_args("equivariant_1to2_forward", B, node_off, pair_off, C);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* xg = x + node_off[g] * C;
     T* O = out + pair_off[g] * 5 * C;
     const T a = detail::alpha_of<T>(n, normalize);
@@ -256,7 +243,7 @@ void equivariant_1to2_forward(std::int64_t B, const std::int64_t* node_off, cons
           o[3 * C + c] = a * sum[c];
           o[4 * C + c] = i == j ? a * sum[c] : T(0);
         }
-  }
+  });
 }
 
 /// Adjoint of `equivariant_1to2_forward`: grad_out [Σn², 5C] → grad_x [N, C] (overwritten).
@@ -264,12 +251,7 @@ template <class T>
 void equivariant_1to2_backward(std::int64_t B, const std::int64_t* node_off, const std::int64_t* pair_off,
                                const T* grad_out, std::int64_t C, T* grad_x, bool normalize = false) {
   detail::check_eq_args("equivariant_1to2_backward", B, node_off, pair_off, C);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* G = grad_out + pair_off[g] * 5 * C;
     T* dx = grad_x + node_off[g] * C;
     const T a = detail::alpha_of<T>(n, normalize);
@@ -286,7 +268,7 @@ void equivariant_1to2_backward(std::int64_t B, const std::int64_t* node_off, con
         }
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t c = 0; c < C; ++c) dx[i * C + c] += a * glob[c];
-  }
+  });
 }
 
 /// 1→1 basis expansion: x [N, C] → out [N, 2C] (overwritten): x_i, α Σ_k x_k.
@@ -294,11 +276,7 @@ template <class T>
 void equivariant_1to1_forward(std::int64_t B, const std::int64_t* node_off, const T* x, std::int64_t C, T* out,
                               bool normalize = false) {
   detail::check_eq_args("equivariant_1to1_forward", B, node_off, nullptr, C, false);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* xg = x + node_off[g] * C;
     T* O = out + node_off[g] * 2 * C;
     const T a = detail::alpha_of<T>(n, normalize);
@@ -307,7 +285,7 @@ void equivariant_1to1_forward(std::int64_t B, const std::int64_t* node_off, cons
       for (std::int64_t c = 0; c < C; ++c) sum[c] += xg[k * C + c];
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t c = 0; c < C; ++c) O[i * 2 * C + c] = xg[i * C + c], O[i * 2 * C + C + c] = a * sum[c];
-  }
+  });
 }
 
 /// Adjoint of `equivariant_1to1_forward`: grad_out [N, 2C] → grad_x [N, C] (overwritten).
@@ -315,11 +293,7 @@ template <class T>
 void equivariant_1to1_backward(std::int64_t B, const std::int64_t* node_off, const T* grad_out, std::int64_t C,
                                T* grad_x, bool normalize = false) {
   detail::check_eq_args("equivariant_1to1_backward", B, node_off, nullptr, C, false);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* G = grad_out + node_off[g] * 2 * C;
     T* dx = grad_x + node_off[g] * C;
     const T a = detail::alpha_of<T>(n, normalize);
@@ -328,7 +302,7 @@ void equivariant_1to1_backward(std::int64_t B, const std::int64_t* node_off, con
       for (std::int64_t c = 0; c < C; ++c) sum[c] += G[k * 2 * C + C + c];
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t c = 0; c < C; ++c) dx[i * C + c] = G[i * 2 * C + c] + a * sum[c];
-  }
+  });
 }
 
 /// Outer product promotion: z [N, C] → Y [Σn², C], Y_ij,c = z_i,c z_j,c (overwritten).
@@ -336,17 +310,13 @@ template <class T>
 void outer_product_forward(std::int64_t B, const std::int64_t* node_off, const std::int64_t* pair_off, const T* z,
                            std::int64_t C, T* out) {
   detail::check_eq_args("outer_product_forward", B, node_off, pair_off, C);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* zg = z + node_off[g] * C;
     T* O = out + pair_off[g] * C;
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t j = 0; j < n; ++j)
         for (std::int64_t c = 0; c < C; ++c) O[(i * n + j) * C + c] = zg[i * C + c] * zg[j * C + c];
-  }
+  });
 }
 
 /// Backward of `outer_product_forward`: grad_z_i = Σ_j (G_ij + G_ji) z_j (overwritten).
@@ -354,11 +324,7 @@ template <class T>
 void outer_product_backward(std::int64_t B, const std::int64_t* node_off, const std::int64_t* pair_off, const T* z,
                             const T* grad_out, std::int64_t C, T* grad_z) {
   detail::check_eq_args("outer_product_backward", B, node_off, pair_off, C);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (detail::worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* zg = z + node_off[g] * C;
     const T* G = grad_out + pair_off[g] * C;
     T* dz = grad_z + node_off[g] * C;
@@ -370,7 +336,7 @@ void outer_product_backward(std::int64_t B, const std::int64_t* node_off, const 
           dz[i * C + c] += gv * zg[j * C + c];
           dz[j * C + c] += gv * zg[i * C + c];
         }
-  }
+  });
 }
 
 }  // namespace mgvae::kernels::cpu
