@@ -11,6 +11,7 @@
 #include "mgvae/autodiff/tape.hpp"
 #include "mgvae/models/mgvae/mgvae.hpp"
 #include "support/catch.hpp"
+#include "support/permute.hpp"
 
 using namespace mgvae;
 using namespace mgvae::models;
@@ -19,54 +20,11 @@ using VD = Var<double>;
 using M2 = Mgvae<double, 2>;
 
 namespace {
-using Perms = std::vector<std::vector<std::int64_t>>;
+using testing::permute_nodes;
+using testing::permute_pairs;
+using testing::permute_factor;
+using testing::Perms;
 
-Perms random_perms(const RaggedBatch& b, std::uint64_t seed) {
-  Perms ps;
-  CounterRng rng(seed);
-  for (std::int64_t g = 0; g < b.graphs(); ++g) {
-    std::vector<std::int64_t> p(static_cast<std::size_t>(b.size(g)));
-    for (std::int64_t i = 0; i < b.size(g); ++i) p[i] = i;
-    for (std::int64_t i = b.size(g) - 1; i > 0; --i) std::swap(p[i], p[static_cast<std::int64_t>(rng.next_below(i + 1))]);
-    ps.push_back(p);
-  }
-  return ps;
-}
-/// Node rows of graph g moved: row i → row p_g(i).
-TD perm1(const RaggedBatch& b, const Perms& ps, const TD& X) {
-  const TD x = X.contiguous();
-  TD y(X.shape());
-  const std::int64_t C = X.size(1);
-  for (std::int64_t g = 0; g < b.graphs(); ++g)
-    for (std::int64_t i = 0; i < b.size(g); ++i)
-      for (std::int64_t c = 0; c < C; ++c)
-        y.data()[(b.node_off[g] + ps[g][i]) * C + c] = x.data()[(b.node_off[g] + i) * C + c];
-  return y;
-}
-/// Pair rows (i, j) of graph g → (p(i), p(j)).
-TD perm2(const RaggedBatch& b, const Perms& ps, const TD& X) {
-  const TD x = X.contiguous();
-  TD y(X.shape());
-  const std::int64_t C = X.size(1);
-  for (std::int64_t g = 0; g < b.graphs(); ++g) {
-    const std::int64_t n = b.size(g);
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < n; ++j)
-        for (std::int64_t c = 0; c < C; ++c)
-          y.data()[(b.pair_off[g] + ps[g][i] * n + ps[g][j]) * C + c] = x.data()[(b.pair_off[g] + i * n + j) * C + c];
-  }
-  return y;
-}
-/// [d, n, n] factor permuted on its two node axes.
-TD permL(const std::vector<std::int64_t>& p, const TD& L) {
-  const std::int64_t d = L.size(0), n = L.size(1);
-  const TD l = L.contiguous();
-  TD y(L.shape());
-  for (std::int64_t c = 0; c < d; ++c)
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < n; ++j) y.data()[(c * n + p[i]) * n + p[j]] = l.data()[(c * n + i) * n + j];
-  return y;
-}
 /// Symmetric 0/1 adjacency with E edge channels, no self loops.
 TD random_adjacency(const RaggedBatch& b, std::int64_t E, std::uint64_t seed, double p = 0.5) {
   CounterRng rng(seed);
@@ -115,24 +73,24 @@ TEST_CASE("Mgvae<T, 2>: latents of every level equivariant, ELBO terms invariant
   const TD A = random_adjacency(b, E, 22);
   const TD X = TD::uniform({b.nodes(), F}, CounterRng(23), -1, 1);
   const MgvaeNoise<double> nz = model.draw_noise(b, CounterRng(24));
-  const auto ps = random_perms(b, 25);
+  const auto ps = testing::random_perms(b, 25);
   MgvaeNoise<double> nzp = nz;
-  nzp.eps0 = perm1(b, ps, nz.eps0);
-  nzp.gumbel[0] = perm1(b, ps, nz.gumbel[0]);  // coarse levels: cluster rows, unchanged
+  nzp.eps0 = permute_nodes(b, ps, nz.eps0);
+  nzp.gumbel[0] = permute_nodes(b, ps, nz.gumbel[0]);  // coarse levels: cluster rows, unchanged
 
   const auto o = model.forward(b, VD(A), VD(X), nz);
-  const auto op = model.forward(b, VD(perm2(b, ps, A)), VD(perm1(b, ps, X)), nzp);
+  const auto op = model.forward(b, VD(permute_pairs(b, ps, A)), VD(permute_nodes(b, ps, X)), nzp);
   // finest level: μ, L, z, decoder logits and Π permute with the nodes
-  CHECK(max_abs_diff(op.base.mu.value(), perm1(b, ps, o.base.mu.value())) < 1e-10);
+  CHECK(max_abs_diff(op.base.mu.value(), permute_nodes(b, ps, o.base.mu.value())) < 1e-10);
   for (std::int64_t g = 0; g < b.graphs(); ++g)
-    CHECK(max_abs_diff(op.base.L[g].value(), permL(ps[g], o.base.L[g].value())) < 1e-10);
-  CHECK(max_abs_diff(op.z.value(), perm1(b, ps, o.z.value())) < 1e-10);
-  CHECK(max_abs_diff(op.logits.value(), perm2(b, ps, o.logits.value())) < 1e-10);
-  CHECK(max_abs_diff(op.levels[0].clustering.pi.value(), perm1(b, ps, o.levels[0].clustering.pi.value())) < 1e-12);
+    CHECK(max_abs_diff(op.base.L[g].value(), permute_factor(ps[g], o.base.L[g].value())) < 1e-10);
+  CHECK(max_abs_diff(op.z.value(), permute_nodes(b, ps, o.z.value())) < 1e-10);
+  CHECK(max_abs_diff(op.logits.value(), permute_pairs(b, ps, o.logits.value())) < 1e-10);
+  CHECK(max_abs_diff(op.levels[0].clustering.pi.value(), permute_nodes(b, ps, o.levels[0].clustering.pi.value())) < 1e-12);
   // the check can fail: another permutation of the output is not what the model gives
   Perms other = ps;
   std::swap(other[1][0], other[1][1]);
-  CHECK(max_abs_diff(op.z.value(), perm1(b, other, o.z.value())) > 1e-6);
+  CHECK(max_abs_diff(op.z.value(), permute_nodes(b, other, o.z.value())) > 1e-6);
   // coarse levels: invariant
   REQUIRE(o.levels.size() == 3);
   for (std::size_t s = 0; s < o.levels.size(); ++s) {
@@ -168,9 +126,9 @@ TEST_CASE("Mgvae<T, 2>: latents of every level equivariant, ELBO terms invariant
 
   // evaluation (no noise): z = μ, still equivariant
   const auto e = model.forward(b, VD(A), VD(X), MgvaeNoise<double>{});
-  const auto ep = model.forward(b, VD(perm2(b, ps, A)), VD(perm1(b, ps, X)), MgvaeNoise<double>{});
+  const auto ep = model.forward(b, VD(permute_pairs(b, ps, A)), VD(permute_nodes(b, ps, X)), MgvaeNoise<double>{});
   CHECK(max_abs_diff(e.z.value(), e.base.mu.value()) == 0.0);
-  CHECK(max_abs_diff(ep.z.value(), perm1(b, ps, e.z.value())) < 1e-10);
+  CHECK(max_abs_diff(ep.z.value(), permute_nodes(b, ps, e.z.value())) < 1e-10);
   CHECK(model.loss(ep).total().item() == Approx(model.loss(e).total().item()).epsilon(1e-10));
 }
 

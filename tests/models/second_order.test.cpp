@@ -6,6 +6,7 @@
 
 #include "mgvae/autodiff/gradcheck.hpp"
 #include "support/catch.hpp"
+#include "support/permute.hpp"
 
 using namespace mgvae;
 using namespace mgvae::models;
@@ -13,50 +14,12 @@ using TD = Tensor<double>;
 using VD = Var<double>;
 
 namespace {
-using Perms = std::vector<std::vector<std::int64_t>>;
+using testing::permute_nodes;
+using testing::permute_pairs;
+using testing::permute_factor;
+using testing::Perms;
+Perms perms_for(const RaggedBatch& b) { return testing::random_perms(b, 31); }
 
-Perms perms_for(const RaggedBatch& b) {
-  Perms ps;
-  CounterRng rng(31);
-  for (std::int64_t g = 0; g < b.graphs(); ++g) {
-    std::vector<std::int64_t> p(static_cast<std::size_t>(b.size(g)));
-    for (std::int64_t i = 0; i < b.size(g); ++i) p[i] = i;
-    for (std::int64_t i = b.size(g) - 1; i > 0; --i) std::swap(p[i], p[static_cast<std::int64_t>(rng.next_below(i + 1))]);
-    ps.push_back(p);
-  }
-  return ps;
-}
-TD p1(const RaggedBatch& b, const Perms& ps, const TD& X) {
-  TD y(X.shape());
-  const std::int64_t C = X.size(1);
-  for (std::int64_t g = 0; g < b.graphs(); ++g)
-    for (std::int64_t i = 0; i < b.size(g); ++i)
-      for (std::int64_t c = 0; c < C; ++c)
-        y.data()[(b.node_off[g] + ps[g][i]) * C + c] = X.data()[(b.node_off[g] + i) * C + c];
-  return y;
-}
-TD p2(const RaggedBatch& b, const Perms& ps, const TD& X) {
-  TD y(X.shape());
-  const std::int64_t C = X.size(1);
-  for (std::int64_t g = 0; g < b.graphs(); ++g) {
-    const std::int64_t n = b.size(g);
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < n; ++j)
-        for (std::int64_t c = 0; c < C; ++c)
-          y.data()[(b.pair_off[g] + ps[g][i] * n + ps[g][j]) * C + c] = X.data()[(b.pair_off[g] + i * n + j) * C + c];
-  }
-  return y;
-}
-/// [d, n, n] factor permuted on its two node axes.
-TD pL(const std::vector<std::int64_t>& p, const TD& L) {
-  const std::int64_t d = L.size(0), n = L.size(1);
-  const TD l = L.contiguous();
-  TD y(L.shape());
-  for (std::int64_t c = 0; c < d; ++c)
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < n; ++j) y.data()[(c * n + p[i]) * n + p[j]] = l.data()[(c * n + i) * n + j];
-  return y;
-}
 /// A symmetric 0/1 adjacency with 2 edge channels (bond types) per graph.
 TD random_adjacency(const RaggedBatch& b, std::uint64_t seed) {
   CounterRng rng(seed);
@@ -83,12 +46,12 @@ TEST_CASE("SecondOrderLayer is permutation equivariant and gradchecks", "[models
   const TD A = random_adjacency(b, 2), H = TD::uniform({b.pairs(), 3}, CounterRng(3), -1, 1);
   const TD y = layer.forward(b, VD(A), VD(H)).value();
   CHECK(y.shape() == Shape{b.pairs(), 4});
-  const TD yp = layer.forward(b, VD(p2(b, ps, A)), VD(p2(b, ps, H))).value();
-  CHECK(max_abs_diff(yp, p2(b, ps, y)) < 1e-12);
+  const TD yp = layer.forward(b, VD(permute_pairs(b, ps, A)), VD(permute_pairs(b, ps, H))).value();
+  CHECK(max_abs_diff(yp, permute_pairs(b, ps, y)) < 1e-12);
   // a different permutation of the output alone is not what the layer gives (the check can fail)
   Perms other = ps;
   std::swap(other[0][0], other[0][1]);
-  CHECK(max_abs_diff(yp, p2(b, other, y)) > 1e-6);
+  CHECK(max_abs_diff(yp, permute_pairs(b, other, y)) > 1e-6);
 
   const auto small = RaggedBatch::from_sizes({2, 3});
   const TD As = random_adjacency(small, 4), Hs = TD::uniform({small.pairs(), 3}, CounterRng(5), -1, 1);
@@ -113,17 +76,17 @@ TEST_CASE("SecondOrderEncoder: μ and L equivariant, samples equivariant with pe
   TD X = TD::zeros({b.nodes(), 3});  // one-hot atom types
   for (std::int64_t i = 0; i < b.nodes(); ++i) X.data()[i * 3 + (i * 7) % 3] = 1;
   const auto post = enc.forward(b, VD(A), VD(X));
-  const auto postp = enc.forward(b, VD(p2(b, ps, A)), VD(p1(b, ps, X)));
-  CHECK(max_abs_diff(postp.mu.value(), p1(b, ps, post.mu.value())) < 1e-12);
+  const auto postp = enc.forward(b, VD(permute_pairs(b, ps, A)), VD(permute_nodes(b, ps, X)));
+  CHECK(max_abs_diff(postp.mu.value(), permute_nodes(b, ps, post.mu.value())) < 1e-12);
   REQUIRE(post.L.size() == 3);
   for (std::int64_t g = 0; g < 3; ++g) {
     CHECK(post.L[g].shape() == Shape{2, b.size(g), b.size(g)});
-    CHECK(max_abs_diff(postp.L[g].value(), pL(ps[g], post.L[g].value())) < 1e-12);
+    CHECK(max_abs_diff(postp.L[g].value(), permute_factor(ps[g], post.L[g].value())) < 1e-12);
   }
   const TD eps = enc.draw_noise(b, CounterRng(9));
   const TD z = enc.sample(b, post, eps).value();
   CHECK(z.shape() == Shape{b.nodes(), 2});
-  CHECK(max_abs_diff(enc.sample(b, postp, p1(b, ps, eps)).value(), p1(b, ps, z)) < 1e-12);
+  CHECK(max_abs_diff(enc.sample(b, postp, permute_nodes(b, ps, eps)).value(), permute_nodes(b, ps, z)) < 1e-12);
   const double kl = enc.kl_standard(b, post).item();
   CHECK(kl > 0.0);
   CHECK(enc.kl_standard(b, postp).item() == Approx(kl).epsilon(1e-10));

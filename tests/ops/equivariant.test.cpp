@@ -8,53 +8,18 @@
 #include "mgvae/autodiff/gradcheck.hpp"
 #include "mgvae/core/rng.hpp"
 #include "support/catch.hpp"
+#include "support/permute.hpp"
 
 using namespace mgvae;
 using TD = Tensor<double>;
 using VD = Var<double>;
 
 namespace {
+using testing::permute_nodes;
+using testing::permute_pairs;
 
 TD rnd(const Shape& s, std::uint64_t seed) { return TD::uniform(s, CounterRng(seed), -1.0, 1.0); }
 
-/// Per-graph permutations of a ragged batch.
-std::vector<std::vector<std::int64_t>> batch_perms(const RaggedBatch& b, std::uint64_t seed) {
-  CounterRng rng(seed);
-  std::vector<std::vector<std::int64_t>> ps;
-  for (std::int64_t g = 0; g < b.graphs(); ++g) {
-    const std::int64_t n = b.size(g);
-    std::vector<std::int64_t> p(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) p[i] = i;
-    for (std::int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[static_cast<std::int64_t>(rng.next_below(i + 1))]);
-    ps.push_back(p);
-  }
-  return ps;
-}
-/// First-order action: Y[off_g + σ(i)] = X[off_g + i].
-TD perm1(const RaggedBatch& b, const std::vector<std::vector<std::int64_t>>& ps, const TD& X) {
-  const TD x = X.contiguous();
-  TD y(x.shape());
-  const std::int64_t C = x.size(1);
-  for (std::int64_t g = 0; g < b.graphs(); ++g)
-    for (std::int64_t i = 0; i < b.size(g); ++i)
-      for (std::int64_t c = 0; c < C; ++c)
-        y.data()[(b.node_off[g] + ps[g][i]) * C + c] = x.data()[(b.node_off[g] + i) * C + c];
-  return y;
-}
-/// Second-order action: Y[σ(i), σ(j)] = X[i, j] in each block.
-TD perm2(const RaggedBatch& b, const std::vector<std::vector<std::int64_t>>& ps, const TD& X) {
-  const TD x = X.contiguous();
-  TD y(x.shape());
-  const std::int64_t C = x.size(1);
-  for (std::int64_t g = 0; g < b.graphs(); ++g) {
-    const std::int64_t n = b.size(g);
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < n; ++j)
-        for (std::int64_t c = 0; c < C; ++c)
-          y.data()[(b.pair_off[g] + ps[g][i] * n + ps[g][j]) * C + c] = x.data()[(b.pair_off[g] + i * n + j) * C + c];
-  }
-  return y;
-}
 
 /// Brute-force Eq. 3 straight from Def. 10 + Def. 11: T_{abcd,(e,c)} = A_ab,e H_cd,c, then contract the pair
 /// (x, y): Trace sets i_x = i_y, IndependentSums sums both; the remaining two indices become (i, j) in order.
@@ -161,20 +126,20 @@ TEST_CASE("fused_contract_csr equals the dense op; gradcheck for values and H", 
 
 TEST_CASE("fused_contract, readout and the basis expansions are permutation equivariant", "[ops][equivariant]") {
   const auto b = RaggedBatch::from_sizes({4, 1, 5, 3});
-  const auto ps = batch_perms(b, 77);
+  const auto ps = testing::random_perms(b, 77);
   const TD A = rnd({b.pairs(), 2}, 7), H = rnd({b.pairs(), 3}, 8), x = rnd({b.nodes(), 3}, 9);
   const auto close = [](const TD& u, const TD& v) { return max_abs_diff(u, v) < 1e-12; };
   for (auto mode : {ContractionMode::Trace, ContractionMode::IndependentSums})
-    CHECK(close(fused_contract(b, VD(perm2(b, ps, A)), VD(perm2(b, ps, H)), mode).value(),
-                perm2(b, ps, fused_contract(b, VD(A), VD(H), mode).value())));
-  CHECK(close(readout2(b, VD(perm2(b, ps, H))).value(), perm1(b, ps, readout2(b, VD(H)).value())));
+    CHECK(close(fused_contract(b, VD(permute_pairs(b, ps, A)), VD(permute_pairs(b, ps, H)), mode).value(),
+                permute_pairs(b, ps, fused_contract(b, VD(A), VD(H), mode).value())));
+  CHECK(close(readout2(b, VD(permute_pairs(b, ps, H))).value(), permute_nodes(b, ps, readout2(b, VD(H)).value())));
   for (bool norm : {false, true}) {
-    CHECK(close(equivariant_2to2(b, VD(perm2(b, ps, H)), norm).value(), perm2(b, ps, equivariant_2to2(b, VD(H), norm).value())));
-    CHECK(close(equivariant_2to1(b, VD(perm2(b, ps, H)), norm).value(), perm1(b, ps, equivariant_2to1(b, VD(H), norm).value())));
-    CHECK(close(equivariant_1to2(b, VD(perm1(b, ps, x)), norm).value(), perm2(b, ps, equivariant_1to2(b, VD(x), norm).value())));
-    CHECK(close(equivariant_1to1(b, VD(perm1(b, ps, x)), norm).value(), perm1(b, ps, equivariant_1to1(b, VD(x), norm).value())));
+    CHECK(close(equivariant_2to2(b, VD(permute_pairs(b, ps, H)), norm).value(), permute_pairs(b, ps, equivariant_2to2(b, VD(H), norm).value())));
+    CHECK(close(equivariant_2to1(b, VD(permute_pairs(b, ps, H)), norm).value(), permute_nodes(b, ps, equivariant_2to1(b, VD(H), norm).value())));
+    CHECK(close(equivariant_1to2(b, VD(permute_nodes(b, ps, x)), norm).value(), permute_pairs(b, ps, equivariant_1to2(b, VD(x), norm).value())));
+    CHECK(close(equivariant_1to1(b, VD(permute_nodes(b, ps, x)), norm).value(), permute_nodes(b, ps, equivariant_1to1(b, VD(x), norm).value())));
   }
-  CHECK(close(outer_product(b, VD(perm1(b, ps, x))).value(), perm2(b, ps, outer_product(b, VD(x)).value())));
+  CHECK(close(outer_product(b, VD(permute_nodes(b, ps, x))).value(), permute_pairs(b, ps, outer_product(b, VD(x)).value())));
   // and the test can fail: a non-equivariant map (fixed row 0 of each block) is caught
   const TD y = readout2(b, VD(H)).value();
   TD broken = y.clone();
