@@ -101,7 +101,7 @@ MolGenConfig tiny(PriorKind prior) {
 double rel(double a, double b) { return std::abs(a - b) / std::max(1.0, std::max(std::abs(a), std::abs(b))); }
 }  // namespace
 
-TEST_CASE("split second-order layer and encoder equal models::SecondOrderLayer / SecondOrderEncoder", "[models][molgen]") {
+TEST_CASE("molgen second-order layer/encoder (aliases of models::SecondOrder*): equal seeds agree on molecule batches, gradcheck", "[models][molgen]") {
   const auto mb = MolBatch<double>::make(molecules(), 4, 3);
   const auto& b = mb.b;
   CounterRng r1(5), r2(5);
