@@ -4,11 +4,14 @@
 // correction") and with the valence-aware correcting process, and score the samples with RDKit.
 //
 //   molecule_generation [--data DIR] [--train-size N] [--epochs E] [--batch B] [--lr LR]
-//                       [--samples S] [--seed S] [--threads T] [--out DIR] ...
+//                       [--samples S] [--seed S] [--threads T] [--out DIR]
+//                       [--decoder all-at-once|mlp] [--interpolate SMILES_A,SMILES_B] [--interp-steps K] ...
 //
 // Writes OUT/generated.smi (corrected samples), OUT/generated_raw.smi (argmax samples),
-// OUT/metrics.json (atomically), OUT/model.safetensors and OUT/samples.svg. See
-// docs/molecule_generation.md. Needs RDKit (built only when it is found).
+// OUT/metrics.json (atomically), OUT/model.safetensors, OUT/samples.svg and OUT/interpolation.svg
+// (a latent interpolation strip, paper Fig. 9). `--decoder mlp` is the Table 6 ablation (an MLP
+// decoder on the padded latent, not permutation-equivariant). See docs/molecule_generation.md.
+// Needs RDKit (built only when it is found).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -183,26 +186,94 @@ std::string fmt(double v, int p = 4) {
   return os.str();
 }
 
-/// An SVG grid of the first `k` valid corrected samples (RDKit MolDraw2DSVG).
-std::string svg_grid(const std::vector<std::string>& smiles, int k) {
+/// An SVG grid of the first `k` valid SMILES (RDKit MolDraw2DSVG), `cols` per row, `pw`×`ph` panels;
+/// the legend of entry i is `labels[i]` when given (else the SMILES). `text_labels`: atom labels and
+/// legends as SVG <text> instead of FreeType glyph paths (a much smaller file).
+std::string svg_grid(const std::vector<std::string>& smiles, int k, int cols = 6, int pw = 200, int ph = 200,
+                     const std::vector<std::string>* labels = nullptr, bool text_labels = false) {
   std::vector<std::unique_ptr<RDKit::ROMol>> keep;
   std::vector<RDKit::ROMol*> mols;
   std::vector<std::string> legends;
-  for (const auto& s : smiles) {
+  for (std::size_t i = 0; i < smiles.size(); ++i) {
+    const auto& s = smiles[i];
     if (static_cast<int>(mols.size()) >= k) break;
     std::unique_ptr<RDKit::ROMol> m(RDKit::SmilesToMol(s));
     if (!m) continue;
     RDDepict::compute2DCoords(*m);
     mols.push_back(m.get());
-    legends.push_back(s);
+    legends.push_back(labels && i < labels->size() ? (*labels)[i] : s);
     keep.push_back(std::move(m));
   }
   if (mols.empty()) return "<svg xmlns='http://www.w3.org/2000/svg'/>\n";
-  const int cols = 6, rows = (static_cast<int>(mols.size()) + cols - 1) / cols, pw = 200, ph = 200;
-  RDKit::MolDraw2DSVG drawer(cols * pw, rows * ph, pw, ph);
+  cols = std::max(1, std::min(cols, static_cast<int>(mols.size())));
+  const int rows = (static_cast<int>(mols.size()) + cols - 1) / cols;
+  RDKit::MolDraw2DSVG drawer(cols * pw, rows * ph, pw, ph, text_labels);
   drawer.drawMolecules(mols, &legends);
   drawer.finishDrawing();
   return drawer.getDrawingText();
+}
+
+/// Latent interpolation (paper Fig. 9): posterior means z_A, z_B of two molecules, z(t) = (1 − t) z_A + t z_B
+/// for t = 0, 1/(k−1), …, 1, each decoded (argmax atom types, correcting process). Different atom counts:
+/// the smaller latent is padded with zero rows and every step is decoded with max(n_A, n_B) atoms.
+/// With the equivariant decoder (`align`), the atoms of B are first reordered by a minimum-cost
+/// (Hungarian) matching of the posterior means to those of A, so that atom i moves towards its nearest
+/// counterpart (the decoded B is unchanged: the decoder is equivariant).
+json interpolate(const MolGenModel<float>& model, const data::MolGraph& ga, const data::MolGraph& gb, int steps,
+                 const data::AtomVocab& vocab, const std::vector<int>& valences, bool align,
+                 std::vector<std::string>& smiles_out, std::vector<std::string>& labels_out) {
+  const auto& cfg = model.config();
+  const std::int64_t F = cfg.atom_types, E = cfg.bond_types, d = cfg.latent;
+  const Tensor<float> za0 = model.posterior_mean(MolBatch<float>::make({to_molgen(ga)}, F, E));
+  const Tensor<float> zb0 = model.posterior_mean(MolBatch<float>::make({to_molgen(gb)}, F, E));
+  const std::int64_t na = ga.n, nb = gb.n, n = std::max(na, nb);
+  Tensor<float> za = Tensor<float>::zeros(Shape{n, d}), zb = Tensor<float>::zeros(Shape{n, d});
+  for (std::int64_t k = 0; k < na * d; ++k) za.data()[k] = za0.data()[k];
+  for (std::int64_t k = 0; k < nb * d; ++k) zb.data()[k] = zb0.data()[k];
+  std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
+  std::iota(perm.begin(), perm.end(), 0);
+  if (align) {
+    Tensor<float> cost(Shape{n, n});
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (std::int64_t c = 0; c < d; ++c) {
+          const double x = za.data()[i * d + c] - zb.data()[j * d + c];
+          s += x * x;
+        }
+        cost.data()[i * n + j] = static_cast<float>(s);
+      }
+    perm = hungarian_matching(cost);  // row i of A ↔ row perm[i] of B
+    Tensor<float> zp(Shape{n, d});
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t c = 0; c < d; ++c) zp.data()[i * d + c] = zb.data()[perm[i] * d + c];
+    zb = zp;
+  }
+  const RaggedBatch b = RaggedBatch::from_sizes({n});
+  json steps_json = json::array();
+  for (int k = 0; k < steps; ++k) {
+    const double t = steps == 1 ? 0.0 : static_cast<double>(k) / static_cast<double>(steps - 1);
+    Tensor<float> z(Shape{n, d});
+    for (std::int64_t q = 0; q < n * d; ++q)
+      z.data()[q] = static_cast<float>((1 - t) * za.data()[q] + t * zb.data()[q]);
+    const auto dec = model.decode_graphs(b, z)[0];
+    const auto raw = argmax_graph(dec.n, dec.atom_logits, dec.pair_probs, F, model.pair_classes());
+    const auto cor = correct_graph(dec.n, raw.atom_type, dec.pair_probs, model.pair_classes(), valences);
+    std::string why_r, why_c;
+    const auto sr = data::graph_to_smiles(to_data(raw), vocab, &why_r);
+    const auto sc = data::graph_to_smiles(to_data(cor), vocab, &why_c);
+    smiles_out.push_back(sc ? *sc : "");
+    labels_out.push_back("t=" + fmt(t, 2) + "  " + (sc ? *sc : "invalid"));
+    steps_json.push_back({{"t", t},
+                          {"smiles", sc ? json(*sc) : json(nullptr)},
+                          {"smiles_without_correction", sr ? json(*sr) : json("INVALID: " + why_r)}});
+  }
+  return {{"atoms", {na, nb}},
+          {"decoded_atoms", n},
+          {"padding", na == nb ? "none (equal atom counts)" : "the smaller latent padded with zero rows"},
+          {"aligned_by_hungarian_matching", align},
+          {"b_atom_order", perm},
+          {"steps", steps_json}};
 }
 
 }  // namespace
@@ -218,6 +289,9 @@ int main(int argc, char** argv) {
          max_minutes = 0, temperature = 1.0;
   std::uint64_t seed = 1;
   bool novelty_all = true, debias = false;
+  std::string decoder = "all-at-once", interpolate_arg;
+  std::int64_t max_atoms = 9, mlp_hidden = 512;
+  int interp_steps = 8;
   app.add_option("--data", data_dir, "QM9 directory (SMILES, splits/)");
   app.add_option("--split", split, "training split splits/<p>.train.index (p = test percentage; 'all' = every row)");
   app.add_option("--train-size", train_size, "random training molecules drawn from the split (paper: 10,000)")
@@ -261,8 +335,30 @@ int main(int argc, char** argv) {
   app.add_flag("--debias", debias,
                "at sampling, divide the pair probabilities by the bond-class weights and renormalise (the optimum "
                "of the unweighted loss) before argmax and correction");
+  app.add_option("--decoder", decoder,
+                 "p(G|Z): all-at-once (second-order, equivariant) or mlp (paper Table 6 ablation: MLP on the padded "
+                 "latent, not equivariant); autoregressive is not implemented")
+      ->check(CLI::IsMember({"all-at-once", "mlp", "autoregressive"}));
+  app.add_option("--max-atoms", max_atoms, "heavy atoms per molecule (training filter; the MLP decoder's padded size)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--mlp-hidden", mlp_hidden, "hidden width of the MLP decoder (authors' mrf_mlp: 512)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--interpolate", interpolate_arg,
+                 "SMILES_A,SMILES_B for the latent interpolation strip (default: two training molecules with the "
+                 "same atom count, chosen by --seed)");
+  app.add_option("--interp-steps", interp_steps, "molecules in the interpolation strip, endpoints included (0 = off)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--novelty-all,!--no-novelty-all", novelty_all, "skip novelty against the whole QM9 training split");
   CLI11_PARSE(app, argc, argv);
+  if (decoder == "autoregressive") {
+    std::cerr << "error: --decoder autoregressive is not implemented (only all-at-once and mlp; see "
+                 "docs/molecule_generation.md)\n";
+    return 2;
+  }
+  if (interp_steps == 1) {
+    std::cerr << "error: --interp-steps must be 0 (off) or >= 2\n";
+    return 2;
+  }
 #ifdef _OPENMP
   omp_set_num_threads(threads);
 #endif
@@ -287,7 +383,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[sh.next_below(i)]);
   }
   std::vector<std::int64_t> take(rows.begin(), rows.begin() + std::min<std::int64_t>(split_rows, train_size * 11 / 10 + 100));
-  auto ds = data::load_molecule_dataset(all_smiles, vocab, 9, false, take);
+  auto ds = data::load_molecule_dataset(all_smiles, vocab, max_atoms, false, take);
   if (static_cast<std::int64_t>(ds.graphs.size()) > train_size) {
     ds.graphs.resize(static_cast<std::size_t>(train_size));
     ds.smiles.resize(static_cast<std::size_t>(train_size));
@@ -334,13 +430,16 @@ int main(int argc, char** argv) {
   cfg.bond_weight = class_weights(bond_counts, bond_power);
   cfg.atom_weight = class_weights(atom_counts, atom_power);
   cfg.seed = seed;
+  cfg.decoder = decoder == "mlp" ? DecoderKind::Mlp : DecoderKind::AllAtOnce;
+  cfg.max_atoms = max_atoms;
+  cfg.mlp_hidden = mlp_hidden;
   MolGenModel<float> model(cfg);
   if (!load.empty()) {
     nn::load_checkpoint(model, load);
     std::cout << "loaded " << load << "\n";
   }
   const std::vector<int> valences = max_valences(vocab.symbols);
-  std::cout << "model: " << model.num_parameters() << " parameters; levels " << levels << "; prior " << prior
+  std::cout << "model: " << model.num_parameters() << " parameters; decoder " << decoder << "; levels " << levels << "; prior " << prior
             << "; bond weights";
   for (double w : cfg.bond_weight) std::cout << " " << fmt(w, 3);
   std::cout << "; atom weights";
@@ -426,7 +525,7 @@ int main(int argc, char** argv) {
   }
   const double train_seconds = seconds_since(t_train);
   nn::save_checkpoint(model, (fs::path(out_dir) / "model.safetensors").string(),
-                      {{"model", "molgen"}, {"levels", levels}, {"prior", prior}});
+                      {{"model", "molgen"}, {"levels", levels}, {"prior", prior}, {"decoder", decoder}});
 
   // ---- sampling --------------------------------------------------------------------------------
   std::vector<double> slot_probs;
@@ -510,11 +609,77 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     svg_note = std::string("samples.svg not written: ") + e.what();
   }
+  json interp_json = nullptr;
+  if (interp_steps >= 2) {
+    const auto t_interp = Clock::now();
+    data::MolGraph ga, gb;
+    std::string sa, sb, source;
+    if (!interpolate_arg.empty()) {
+      const auto comma = interpolate_arg.find(',');
+      if (comma == std::string::npos) throw std::runtime_error("--interpolate wants SMILES_A,SMILES_B");
+      sa = interpolate_arg.substr(0, comma);
+      sb = interpolate_arg.substr(comma + 1);
+      std::string why;
+      auto a = data::smiles_to_graph(sa, vocab, max_atoms, false, &why);
+      if (!a) throw std::runtime_error("--interpolate: cannot use '" + sa + "': " + why);
+      auto bg = data::smiles_to_graph(sb, vocab, max_atoms, false, &why);
+      if (!bg) throw std::runtime_error("--interpolate: cannot use '" + sb + "': " + why);
+      ga = *a;
+      gb = *bg;
+      source = "--interpolate";
+    } else {  // two training molecules with the same atom count and different SMILES, chosen by the seed
+      CounterRng r(seed, 0x696e7470);
+      for (std::uint64_t tries = 0; tries < 1000 && gb.n == 0; ++tries) {
+        const std::size_t i = r.next_below(static_cast<std::uint64_t>(T_));
+        std::vector<std::size_t> same;
+        for (std::size_t j = 0; j < train.size(); ++j)
+          if (j != i && train[j].n == train[i].n && ds.smiles[j] != ds.smiles[i]) same.push_back(j);
+        if (same.empty() || train[i].n < 2) continue;
+        const std::size_t j = same[r.next_below(same.size())];
+        ga = ds.graphs[i];
+        gb = ds.graphs[j];
+        sa = ds.smiles[i];
+        sb = ds.smiles[j];
+      }
+      source = "two training molecules with equal atom counts chosen by --seed";
+    }
+    if (gb.n > 0) {
+      std::vector<std::string> strip, labels;
+      interp_json = interpolate(model, ga, gb, interp_steps, vocab, valences, cfg.decoder == DecoderKind::AllAtOnce,
+                                strip, labels);
+      interp_json["a"] = sa;
+      interp_json["b"] = sb;
+      interp_json["source"] = source;
+      interp_json["latents"] = "posterior means of the finest level, linear interpolation";
+      interp_json["decoding"] = "argmax atom types, then the correcting process";
+      std::vector<std::string> list;
+      for (const auto& st : interp_json["steps"]) list.push_back(st["smiles"].is_string() ? st["smiles"].get<std::string>() : "");
+      interp_json["smiles"] = list;
+      {  // do the endpoints decode back to A and B? (canonical, non-isomeric)
+        auto canon = [](const std::string& x) { return x.empty() ? std::string() : data::canonical_smiles(x, false).value_or(""); };
+        interp_json["a_reconstructed"] = !list.empty() && !canon(sa).empty() && canon(sa) == canon(list.front());
+        interp_json["b_reconstructed"] = !list.empty() && !canon(sb).empty() && canon(sb) == canon(list.back());
+      }
+      interp_json["svg"] = "interpolation.svg";
+      try {
+        write_atomic(fs::path(out_dir) / "interpolation.svg", svg_grid(strip, interp_steps, interp_steps, 180, 180, &labels, true));
+      } catch (const std::exception& e) {
+        interp_json["svg"] = std::string("not written: ") + e.what();
+      }
+      interp_json["seconds"] = seconds_since(t_interp);
+      std::cout << "interpolation " << sa << " -> " << sb << ":";
+      for (const auto& s : list) std::cout << " " << (s.empty() ? "INVALID" : s);
+      std::cout << "\n";
+    }
+  }
   const MeanStd es = mean_std(epoch_seconds);
   json sh = json::object();
   for (auto [n, c] : size_hist) sh[std::to_string(n)] = c;
   json metrics_json = {
-      {"task", "QM9 molecule generation, all-at-once second-order MGVAE"},
+      {"task", decoder == "mlp" ? "QM9 molecule generation, MGVAE with the MLP decoder (Table 6 ablation)"
+                                : "QM9 molecule generation, all-at-once second-order MGVAE"},
+      {"decoder", decoder},
+      {"interpolation", interp_json},
       {"samples", samples},
       {"sampling", {{"slot_sampling", cfg.prior == PriorKind::Learned ? slot_sampling : std::string("n/a")},
                     {"temperature", temperature}, {"debias", debias}, {"slot_usage", slot_usage_source},
@@ -549,7 +714,8 @@ int main(int argc, char** argv) {
                                                              raw.invalid_log.begin() + std::min<std::size_t>(20, raw.invalid_log.size())))},
       {"config",
        {{"data", data_dir}, {"split", split}, {"train_size", T_}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
-        {"seed", seed}, {"threads", threads}, {"hidden", hidden}, {"latent", latent}, {"enc_layers", enc_layers},
+        {"seed", seed}, {"threads", threads}, {"decoder", decoder}, {"max_atoms", max_atoms}, {"mlp_hidden", mlp_hidden},
+        {"hidden", hidden}, {"latent", latent}, {"enc_layers", enc_layers},
         {"dec_layers", dec_layers}, {"dec_edge_channels", dec_edge}, {"levels", levels}, {"coarse_hidden", coarse_hidden},
         {"prior", prior}, {"slots", slots}, {"beta", beta}, {"kl_warmup_epochs", kl_warmup}, {"lambda_coarse", lambda_coarse},
         {"lambda_balance", lambda_balance}, {"bond_weight_power", bond_power}, {"atom_weight_power", atom_power}, {"bond_weight", cfg.bond_weight},

@@ -26,6 +26,11 @@
 ///   + λ_c [ Σ_s MSE_s + β KL_s ]/B + λ_b Σ_s Σ_g KL(P_g ‖ U_K) / B
 /// Every piece is S_n-equivariant, so the decoder logits are equivariant in z and the loss is
 /// invariant when the encoder and Gumbel noise are permuted with the atoms (tested).
+///
+/// Ablation (paper Table 6): `MolGenConfig::decoder = DecoderKind::Mlp` replaces the second-order decoder
+/// by `MlpDecoder` (mlp_decoder.hpp: an MLP on the zero-padded, flattened latent, max_atoms atoms).
+/// That decoder — hence the reconstruction terms — is NOT permutation-equivariant; the encoder, the
+/// KL, the clustering and the coarse levels are unchanged and still are (tested).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -42,6 +47,7 @@
 #include "mgvae/models/mgn/second_order.hpp"
 #include "mgvae/models/molgen/graph.hpp"
 #include "mgvae/models/molgen/layers.hpp"
+#include "mgvae/models/molgen/mlp_decoder.hpp"
 #include "mgvae/nn/linear.hpp"
 #include "mgvae/nn/module.hpp"
 #include "mgvae/ops/elementwise.hpp"
@@ -58,6 +64,9 @@
 namespace mgvae::molgen {
 
 enum class PriorKind { Standard, Learned };
+/// p(G | Z): the second-order all-at-once decoder (MolDecoder, S_n-equivariant) or the MLP ablation
+/// (MlpDecoder, not equivariant, graphs of at most `max_atoms` atoms).
+enum class DecoderKind { AllAtOnce, Mlp };
 
 struct MolGenConfig {
   std::int64_t atom_types = 4;         ///< F (QM9: C N O F)
@@ -85,6 +94,9 @@ struct MolGenConfig {
   std::vector<double> bond_weight;     ///< per pair class (E + 1); empty = all 1
   std::vector<double> atom_weight;     ///< per atom type (F); empty = all 1
   std::uint64_t seed = 1;              ///< parameter initialisation
+  DecoderKind decoder = DecoderKind::AllAtOnce;  ///< Mlp: the Table 6 ablation (not equivariant)
+  std::int64_t max_atoms = 9;          ///< Mlp decoder: atoms of the padded latent (QM9: 9 heavy atoms)
+  std::int64_t mlp_hidden = 512;       ///< Mlp decoder: hidden width (authors' mrf_mlp: 512)
 };
 
 /// Noise of one forward pass (explicit, indexed by node / cluster row, so tests can permute it).
@@ -182,8 +194,14 @@ class MolGenModel : public nn::Module<T> {
     const std::int64_t E = c.bond_types, d = c.latent, Cc = c.coarse_hidden;
     enc_ = this->register_module("enc", std::make_shared<SplitSecondOrderEncoder<T>>(
                                             E, c.atom_types, c.hidden, d, c.enc_layers, rng, static_cast<T>(c.jitter)));
-    dec_ = this->register_module("dec", std::make_shared<MolDecoder<T>>(d, c.hidden, c.dec_edge_channels, c.dec_layers,
-                                                                        c.atom_types, E + 1, rng));
+    if (c.decoder == DecoderKind::Mlp) {
+      check_arg(c.max_atoms >= 1 && c.mlp_hidden >= 1, fn, "max_atoms/mlp_hidden", "must be >= 1");
+      mlp_dec_ = this->register_module(
+          "mlp_dec", std::make_shared<MlpDecoder<T>>(d, c.max_atoms, c.mlp_hidden, c.atom_types, E + 1, rng));
+    } else {
+      dec_ = this->register_module("dec", std::make_shared<MolDecoder<T>>(d, c.hidden, c.dec_edge_channels, c.dec_layers,
+                                                                          c.atom_types, E + 1, rng));
+    }
     for (std::size_t s = 0; s < c.clusters.size(); ++s) {
       Level lv;
       lv.K = c.clusters[s];
@@ -268,7 +286,7 @@ class MolGenModel : public nn::Module<T> {
     const Var<T> A = constant(mb.A);
     out.post = enc_->forward(b, A, Xv);
     out.z = enc_->sample(b, out.post, nz.eps);
-    std::tie(out.edge_logits, out.atom_logits) = dec_->forward(b, out.z, mb.transpose);
+    std::tie(out.edge_logits, out.atom_logits) = run_decoder(b, out.z, mb.transpose);
 
     // reconstruction
     if (!mb.upper.empty()) {
@@ -366,8 +384,16 @@ class MolGenModel : public nn::Module<T> {
   }
 
   /// Decoder only: z [N, d] → (edge logits [P, E+1], atom logits [N, F]).
+  /// With the MLP decoder: @throw std::invalid_argument for a graph larger than max_atoms.
   std::pair<Var<T>, Var<T>> decode(const RaggedBatch& b, const Var<T>& z) const {
-    return dec_->forward(b, z, MolBatch<T>::pair_transpose_index(b));
+    return run_decoder(b, z, MolBatch<T>::pair_transpose_index(b));
+  }
+
+  /// Posterior means μ [N, d] of a batch (no noise, no gradient): the finest latents used for
+  /// interpolation. @throw std::invalid_argument (from the encoder) on malformed batches.
+  Tensor<T> posterior_mean(const MolBatch<T>& mb) const {
+    NoGradGuard ng;
+    return enc_->forward(mb.b, constant(mb.A), constant(mb.X)).mu.value().contiguous();
   }
 
   /// Latents from the prior for graphs of the given sizes (b). Standard: z = t √(1+ε) ε', ε' ~ N(0, I).
@@ -473,7 +499,16 @@ class MolGenModel : public nn::Module<T> {
   }
 
   const SplitSecondOrderEncoder<T>& encoder() const { return *enc_; }
-  const MolDecoder<T>& decoder() const { return *dec_; }
+  /// The second-order decoder. @throw std::logic_error when the model uses the MLP decoder.
+  const MolDecoder<T>& decoder() const {
+    if (!dec_) throw std::logic_error("MolGenModel::decoder: the model uses the MLP decoder (mlp_decoder())");
+    return *dec_;
+  }
+  /// The MLP decoder. @throw std::logic_error when the model uses the second-order decoder.
+  const MlpDecoder<T>& mlp_decoder() const {
+    if (!mlp_dec_) throw std::logic_error("MolGenModel::mlp_decoder: the model uses the second-order decoder");
+    return *mlp_dec_;
+  }
   std::size_t num_levels() const noexcept { return levels_.size(); }
 
  private:
@@ -484,6 +519,9 @@ class MolGenModel : public nn::Module<T> {
     std::shared_ptr<SplitSecondOrderEncoder<T>> enc;
   };
 
+  std::pair<Var<T>, Var<T>> run_decoder(const RaggedBatch& b, const Var<T>& z, const std::vector<std::int64_t>& tr) const {
+    return mlp_dec_ ? mlp_dec_->forward(b, z, tr) : dec_->forward(b, z, tr);
+  }
   static Tensor<T> class_weights(const std::vector<std::int64_t>& labels, const std::vector<double>& w) {
     Tensor<T> t(Shape{static_cast<std::int64_t>(labels.size())});
     for (std::size_t i = 0; i < labels.size(); ++i) t.data()[i] = w.empty() ? T(1) : static_cast<T>(w[labels[i]]);
@@ -535,6 +573,7 @@ class MolGenModel : public nn::Module<T> {
   MolGenConfig cfg_;
   std::shared_ptr<SplitSecondOrderEncoder<T>> enc_;
   std::shared_ptr<MolDecoder<T>> dec_;
+  std::shared_ptr<MlpDecoder<T>> mlp_dec_;
   std::vector<Level> levels_;
   Var<T> prior_mu_, prior_a_, prior_b_;
 };
