@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mgvae/autodiff/gradcheck.hpp"
+#include "models/molgen/fixtures.hpp"
 #include "support/catch.hpp"
 
 using namespace mgvae;
@@ -16,58 +17,14 @@ using TD = Tensor<double>;
 using VD = Var<double>;
 
 namespace {
-using Perms = std::vector<std::vector<std::int64_t>>;
+using mgvae::testing::Perms;
+using mgvae::molgen::testing::molecules;
+using mgvae::molgen::testing::permute_graphs;
+constexpr auto* p1 = &mgvae::testing::permute_nodes;
+constexpr auto* p2 = &mgvae::testing::permute_pairs;
 
-std::vector<MolecularGraph> molecules() {
-  std::vector<MolecularGraph> g(4);
-  g[0].n = 3;  // ethanol C-C-O
-  g[0].atom_type = {0, 0, 2};
-  g[0].bonds = {{0, 1, 0}, {1, 2, 0}};
-  g[1].n = 6;  // benzene, Kekulé
-  g[1].atom_type = {0, 0, 0, 0, 0, 0};
-  g[1].bonds = {{0, 1, 0}, {1, 2, 1}, {2, 3, 0}, {3, 4, 1}, {4, 5, 0}, {0, 5, 1}};
-  g[2].n = 5;  // N#C-C(F)=O
-  g[2].atom_type = {1, 0, 0, 3, 2};
-  g[2].bonds = {{0, 1, 2}, {1, 2, 0}, {2, 3, 0}, {2, 4, 1}};
-  g[3].n = 1;  // methane
-  g[3].atom_type = {0};
-  return g;
-}
 /// Fixed permutations, none the identity except on the 1-atom graph.
 Perms perms() { return {{2, 0, 1}, {3, 5, 0, 1, 4, 2}, {4, 2, 3, 0, 1}, {0}}; }
-std::vector<MolecularGraph> permute_graphs(const std::vector<MolecularGraph>& gs, const Perms& ps) {
-  std::vector<MolecularGraph> out = gs;
-  for (std::size_t g = 0; g < gs.size(); ++g) {
-    for (std::int64_t i = 0; i < gs[g].n; ++i) out[g].atom_type[ps[g][i]] = gs[g].atom_type[i];
-    out[g].bonds.clear();
-    for (const auto& [u, v, t] : gs[g].bonds)
-      out[g].bonds.emplace_back(std::min(ps[g][u], ps[g][v]), std::max(ps[g][u], ps[g][v]), t);
-  }
-  return out;
-}
-TD p1(const RaggedBatch& b, const Perms& ps, const TD& X) {
-  TD y(X.shape());
-  const TD x = X.contiguous();
-  const std::int64_t C = X.size(1);
-  for (std::int64_t g = 0; g < b.graphs(); ++g)
-    for (std::int64_t i = 0; i < b.size(g); ++i)
-      for (std::int64_t c = 0; c < C; ++c)
-        y.data()[(b.node_off[g] + ps[g][i]) * C + c] = x.data()[(b.node_off[g] + i) * C + c];
-  return y;
-}
-TD p2(const RaggedBatch& b, const Perms& ps, const TD& X) {
-  TD y(X.shape());
-  const TD x = X.contiguous();
-  const std::int64_t C = X.size(1);
-  for (std::int64_t g = 0; g < b.graphs(); ++g) {
-    const std::int64_t n = b.size(g);
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < n; ++j)
-        for (std::int64_t c = 0; c < C; ++c)
-          y.data()[(b.pair_off[g] + ps[g][i] * n + ps[g][j]) * C + c] = x.data()[(b.pair_off[g] + i * n + j) * C + c];
-  }
-  return y;
-}
 MolGenConfig tiny_mlp() {
   MolGenConfig c;
   c.hidden = 5;
