@@ -1,0 +1,401 @@
+#pragma once
+/// @file qm9_features.hpp
+/// Unsupervised QM9 property prediction (paper §5.2 "unsupervised molecular representation
+/// learning", App. D.3, Table 3 top): invariant molecule features from a trained MGVAE and one
+/// MLP regressor per target on top of them.
+///
+///   feature:    f(G) = (1/n) Σ_i μ_i(G)  ∈ ℝ^d     μ [n, d] = posterior mean of the finest-level
+///               (input-resolution) node latents of the second-order encoder q(Z | A, X).
+///               μ is S_n-equivariant (μ(σ·G) = σ·μ(G)), so the node mean is S_n-invariant
+///               (paper Prop. 2); tests/models/property/qm9_features.test.cpp checks it.
+///   regressor:  ŷ = W_3 σ(W_2 σ(W_1 x̃ + b_1) + b_2) + b_3,   x̃ = (f − m) / s
+///               (2 hidden layers of 512, sigmoid σ; m, s = per-feature mean / std of the
+///               training features), trained with Adam on an L1 (default) or MSE loss; the epoch
+///               with the best validation MAE is kept (no selection on the test set).
+///
+/// Also: Table 9 of the paper (units, means and standard deviations of the 13 targets, the paper's
+/// MGVAE MAE), and RDKit-free readers for the count-line target / split files (qm9.hpp has
+/// equivalent readers but pulls in RDKit through smiles.hpp; these keep the header and its tests
+/// chemistry-free). Errors are mgvae::ParseError(file, line, msg), line 1-based (0 = whole file).
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mgvae/autodiff/no_grad.hpp"
+#include "mgvae/autodiff/var.hpp"
+#include "mgvae/core/arena.hpp"
+#include "mgvae/core/error.hpp"
+#include "mgvae/core/rng.hpp"
+#include "mgvae/models/molgen/graph.hpp"
+#include "mgvae/models/molgen/model.hpp"
+#include "mgvae/nn/mlp.hpp"
+#include "mgvae/nn/module.hpp"
+#include "mgvae/nn/optim.hpp"
+#include "mgvae/ops/elementwise.hpp"
+#include "mgvae/ops/loss.hpp"
+#include "mgvae/ops/reduce.hpp"
+#include "mgvae/ops/shape.hpp"
+
+namespace mgvae::models::property {
+
+// ---- Table 9 ---------------------------------------------------------------------------------
+
+/// One row of the paper's Table 9 plus the paper's unsupervised MGVAE MAE (Table 3 top).
+struct Qm9TargetInfo {
+  std::string name;  ///< file name under qm9/targets/
+  std::string unit;
+  double mean = 0;   ///< physical mean (Table 9)
+  double std = 1;    ///< physical standard deviation (Table 9): MAE_phys = std · MAE_standardised
+  double paper_mae = 0;  ///< MGVAE, Table 3 top, physical units
+};
+
+/// The 13 targets in the order of the paper's tables (and data::qm9_target_names()).
+inline const std::vector<Qm9TargetInfo>& qm9_table9() {
+  static const std::vector<Qm9TargetInfo> t = {
+      {"alpha", "bohr^3", 75.2808, 8.1729, 2.83},      {"Cv", "cal/mol/K", 31.6204, 4.0674, 0.91},
+      {"G", "eV", -70.8352, 9.4975, 1.78},             {"gap", "eV", 6.8583, 1.2841, 0.66},
+      {"H", "eV", -77.0167, 10.4884, 1.87},            {"HOMO", "eV", -6.5362, 0.5977, 0.34},
+      {"LUMO", "eV", 0.3220, 1.2748, 0.58},            {"mu", "D", 2.6729, 1.5034, 0.95},
+      {"omega1", "cm^-1", 3504.1155, 266.8982, 195.0}, {"R2", "bohr^2", 1189.4091, 280.4725, 90.0},
+      {"U", "eV", -76.5789, 10.4143, 1.89},            {"U0", "eV", -76.1145, 10.3229, 1.90},
+      {"ZPVE", "eV", 4.0568, 0.9016, 0.14}};
+  return t;
+}
+
+/// Table 9 row of a target. @throw std::invalid_argument for an unknown name.
+inline const Qm9TargetInfo& qm9_target_info(const std::string& name) {
+  for (const auto& r : qm9_table9())
+    if (r.name == name) return r;
+  throw_invalid("qm9_target_info", "unknown QM9 target '" + name + "'");
+}
+
+// ---- count-line files ------------------------------------------------------------------------
+
+namespace detail {
+inline std::string trim_blank(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+}  // namespace detail
+
+/// Reads "N\n" followed by N records. @throw ParseError(path, line, ...) when the file cannot be
+/// opened (line 0), is empty, has a bad count line (line 1), has fewer than N records (the line
+/// after the last one), or has non-blank lines after the N records (the first such line).
+inline std::vector<std::string> read_count_records(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ParseError(path, 0, "cannot open file");
+  std::string line;
+  if (!std::getline(in, line)) throw ParseError(path, 0, "empty file (no count line)");
+  const std::string c = detail::trim_blank(line);
+  std::int64_t n = -1;
+  const auto r = std::from_chars(c.data(), c.data() + c.size(), n);
+  if (c.empty() || r.ec != std::errc() || r.ptr != c.data() + c.size() || n < 0)
+    throw ParseError(path, 1, "bad count line '" + c + "'");
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(n));
+  std::int64_t lineno = 1;
+  while (static_cast<std::int64_t>(out.size()) < n && std::getline(in, line)) {
+    ++lineno;
+    out.push_back(detail::trim_blank(line));
+  }
+  if (static_cast<std::int64_t>(out.size()) < n)
+    throw ParseError(path, lineno + 1,
+                     "count mismatch: the count line says " + std::to_string(n) + " records, the file has " +
+                         std::to_string(out.size()));
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!detail::trim_blank(line).empty())
+      throw ParseError(path, lineno, "count mismatch: more than the " + std::to_string(n) + " records of the count line");
+  }
+  return out;
+}
+
+/// qm9/targets/<name>: one finite number per record. `expected_rows` >= 0 also requires the count
+/// to equal it (e.g. the number of SMILES). @throw ParseError naming the file and the 1-based line
+/// of a NaN / inf / non-number, or line 1 for a count that differs from `expected_rows`.
+inline std::vector<double> read_target_values(const std::string& path, std::int64_t expected_rows = -1) {
+  const auto rec = read_count_records(path);
+  if (expected_rows >= 0 && static_cast<std::int64_t>(rec.size()) != expected_rows)
+    throw ParseError(path, 1,
+                     "count mismatch: " + std::to_string(rec.size()) + " records, expected " +
+                         std::to_string(expected_rows) + " (one per molecule)");
+  std::vector<double> out(rec.size());
+  for (std::size_t i = 0; i < rec.size(); ++i) {
+    const std::string& t = rec[i];
+    const std::int64_t line = static_cast<std::int64_t>(i) + 2;
+    char* end = nullptr;
+    const double v = t.empty() ? 0.0 : std::strtod(t.c_str(), &end);
+    if (t.empty() || end != t.c_str() + t.size()) throw ParseError(path, line, "not a number: '" + t + "'");
+    if (!std::isfinite(v)) throw ParseError(path, line, "non-finite target value '" + t + "'");
+    out[i] = v;
+  }
+  return out;
+}
+
+/// qm9/splits/<p>.{train,test}.index: one 0-based row per record, each in [0, num_rows) and
+/// none repeated. @throw ParseError naming the file and line of the bad record.
+inline std::vector<std::int64_t> read_index_values(const std::string& path, std::int64_t num_rows) {
+  const auto rec = read_count_records(path);
+  std::vector<std::int64_t> out(rec.size());
+  std::vector<char> seen(static_cast<std::size_t>(std::max<std::int64_t>(num_rows, 0)), 0);
+  for (std::size_t i = 0; i < rec.size(); ++i) {
+    const std::string& t = rec[i];
+    const std::int64_t line = static_cast<std::int64_t>(i) + 2;
+    std::int64_t v = -1;
+    const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (t.empty() || r.ec != std::errc() || r.ptr != t.data() + t.size() || v < 0)
+      throw ParseError(path, line, "bad row index '" + t + "'");
+    if (v >= num_rows)
+      throw ParseError(path, line, "row " + std::to_string(v) + " out of range [0, " + std::to_string(num_rows) + ")");
+    if (seen[static_cast<std::size_t>(v)]) throw ParseError(path, line, "row " + std::to_string(v) + " repeated");
+    seen[static_cast<std::size_t>(v)] = 1;
+    out[i] = v;
+  }
+  return out;
+}
+
+// ---- features --------------------------------------------------------------------------------
+
+/// Per-graph mean of node rows: h [N, d] → [B, d]. Graphs with no nodes get zeros.
+/// @throw std::invalid_argument if h is not [b.nodes(), d].
+template <class T>
+Tensor<T> mean_pool_nodes(const RaggedBatch& b, const Tensor<T>& h) {
+  check_arg(h.dim() == 2 && h.size(0) == b.nodes(), "mean_pool_nodes", "h",
+            "must be [N, d] with N = " + std::to_string(b.nodes()) + ", got " + shape_str(h.shape()));
+  const Tensor<T> c = h.contiguous();
+  const std::int64_t d = c.size(1), B = b.graphs();
+  Tensor<T> out = Tensor<T>::zeros(Shape{B, d});
+  for (std::int64_t g = 0; g < B; ++g) {
+    const std::int64_t n = b.size(g);
+    if (n == 0) continue;
+    std::vector<double> s(static_cast<std::size_t>(d), 0.0);
+    double* acc = s.data();
+    for (std::int64_t i = b.node_off[g]; i < b.node_off[g + 1]; ++i)
+      for (std::int64_t k = 0; k < d; ++k) acc[k] += static_cast<double>(c.data()[i * d + k]);
+    for (std::int64_t k = 0; k < d; ++k) out.data()[g * d + k] = static_cast<T>(acc[k] / static_cast<double>(n));
+  }
+  return out;
+}
+
+/// Invariant molecule features of a trained molgen::MolGenModel: the mean over atoms of the
+/// finest-level posterior mean μ (no sampling, no gradient) → [B, d].
+template <class T>
+Tensor<T> molgen_mean_features(const molgen::MolGenModel<T>& model, const molgen::MolBatch<T>& mb) {
+  NoGradGuard ng;
+  const auto post = model.encoder().forward(mb.b, constant(mb.A), constant(mb.X));
+  return mean_pool_nodes(mb.b, post.mu.value());
+}
+
+// ---- metrics ---------------------------------------------------------------------------------
+
+/// Mean absolute error. @throw std::invalid_argument for different sizes or empty inputs.
+inline double mean_absolute_error(const std::vector<double>& pred, const std::vector<double>& y) {
+  check_arg(pred.size() == y.size(), "mean_absolute_error", "pred",
+            "has " + std::to_string(pred.size()) + " values but y has " + std::to_string(y.size()));
+  check_arg(!y.empty(), "mean_absolute_error", "y", "must not be empty");
+  double s = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) s += std::abs(pred[i] - y[i]);
+  return s / static_cast<double>(y.size());
+}
+
+// ---- regressor -------------------------------------------------------------------------------
+
+struct PropertyMlpConfig {
+  std::int64_t in = 256;       ///< feature size
+  std::int64_t hidden = 512;   ///< width of each hidden layer (paper: 512)
+  int hidden_layers = 2;       ///< paper: 2
+  nn::Activation act = nn::Activation::Sigmoid;  ///< paper: sigmoid
+  std::uint64_t seed = 1;
+};
+
+/// x [B, in] → ŷ [B]: hidden layers of `hidden` units with `act`, then a linear output. Inputs are
+/// standardised with fixed (non-trainable) per-feature shift/scale set by set_standardization.
+template <class T>
+class PropertyMLP : public nn::Module<T> {
+ public:
+  /// @throw std::invalid_argument for non-positive sizes or hidden_layers < 0.
+  explicit PropertyMLP(const PropertyMlpConfig& c) : cfg_(c) {
+    check_arg(c.in >= 1 && c.hidden >= 1 && c.hidden_layers >= 0, "PropertyMLP", "config",
+              "in, hidden must be >= 1 and hidden_layers >= 0");
+    std::vector<std::int64_t> sizes{c.in};
+    for (int l = 0; l < c.hidden_layers; ++l) sizes.push_back(c.hidden);
+    sizes.push_back(1);
+    CounterRng rng(c.seed, 0x716d39);
+    mlp_ = this->register_module("mlp", std::make_shared<nn::MLP<T>>(sizes, rng, c.act, nn::Activation::None));
+    shift_ = Tensor<T>::zeros(Shape{c.in});
+    scale_ = Tensor<T>::ones(Shape{c.in});
+  }
+  /// x̃ = (x − shift) · scale. @throw std::invalid_argument if a vector is not [in].
+  void set_standardization(const Tensor<T>& shift, const Tensor<T>& scale) {
+    check_arg(shift.shape() == Shape{cfg_.in} && scale.shape() == Shape{cfg_.in}, "PropertyMLP::set_standardization",
+              "shift/scale", "must be [" + std::to_string(cfg_.in) + "]");
+    shift_ = shift.contiguous().clone();
+    scale_ = scale.contiguous().clone();
+  }
+  /// x [B, in] → [B]. @throw std::invalid_argument if x is not [B, in].
+  Var<T> forward(const Var<T>& x) const {
+    check_arg(x.dim() == 2 && x.size(1) == cfg_.in, "PropertyMLP::forward", "x",
+              "must be [B, " + std::to_string(cfg_.in) + "], got " + shape_str(x.shape()));
+    const Var<T> xs = mul(sub(x, constant(shift_)), constant(scale_));
+    return reshape(mlp_->forward(xs), Shape{x.size(0)});
+  }
+  const PropertyMlpConfig& config() const noexcept { return cfg_; }
+
+ private:
+  PropertyMlpConfig cfg_;
+  std::shared_ptr<nn::MLP<T>> mlp_;
+  Tensor<T> shift_, scale_;
+};
+
+/// Per-column mean and 1/std (std floored at 1e-6) of x [N, d].
+template <class T>
+std::pair<Tensor<T>, Tensor<T>> feature_standardization(const Tensor<T>& x) {
+  const Tensor<T> c = x.contiguous();
+  const std::int64_t N = c.size(0), d = c.size(1);
+  std::vector<double> m(static_cast<std::size_t>(d), 0.0), v(static_cast<std::size_t>(d), 0.0);
+  for (std::int64_t i = 0; i < N; ++i)
+    for (std::int64_t k = 0; k < d; ++k) m[k] += static_cast<double>(c.data()[i * d + k]);
+  for (auto& a : m) a /= std::max<double>(1, static_cast<double>(N));
+  for (std::int64_t i = 0; i < N; ++i)
+    for (std::int64_t k = 0; k < d; ++k) {
+      const double e = static_cast<double>(c.data()[i * d + k]) - m[k];
+      v[k] += e * e;
+    }
+  Tensor<T> shift(Shape{d}), scale(Shape{d});
+  for (std::int64_t k = 0; k < d; ++k) {
+    shift.data()[k] = static_cast<T>(m[k]);
+    scale.data()[k] = static_cast<T>(1.0 / std::max(1e-6, std::sqrt(v[k] / std::max<double>(1, static_cast<double>(N)))));
+  }
+  return {shift, scale};
+}
+
+enum class RegressionLoss { L1, MSE };
+
+struct MlpFitConfig {
+  int epochs = 30;
+  std::int64_t batch = 128;
+  double lr = 1e-3;
+  double lr_decay = 0.5;     ///< factor applied when the validation MAE has not improved for `patience` epochs
+  int patience = 3;
+  double min_lr = 1e-5;
+  RegressionLoss loss = RegressionLoss::L1;
+  double time_budget_s = 0;  ///< stop after the epoch that crosses it (0 = none)
+  std::uint64_t seed = 1;
+};
+
+struct MlpFitResult {
+  int best_epoch = 0, epochs_run = 0;
+  double best_val_mae = std::numeric_limits<double>::infinity();
+  double train_mae_at_best = 0;
+  std::vector<double> val_history, train_history, epoch_seconds;
+};
+
+/// Predictions of `model` for rows of x [N, in], in chunks (no gradient).
+template <class T>
+std::vector<double> predict_rows(const PropertyMLP<T>& model, const Tensor<T>& x, std::int64_t chunk = 4096) {
+  NoGradGuard ng;
+  const Tensor<T> c = x.contiguous();
+  const std::int64_t N = c.size(0), d = c.size(1);
+  std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(N));
+  for (std::int64_t s = 0; s < N; s += chunk) {
+    ArenaScope scope;
+    const std::int64_t m = std::min(chunk, N - s);
+    Tensor<T> xb(Shape{m, d});
+    std::copy(c.data() + s * d, c.data() + (s + m) * d, xb.data());
+    const Tensor<T> p = model.forward(constant(xb)).value().contiguous();
+    for (std::int64_t i = 0; i < m; ++i) out.push_back(static_cast<double>(p.data()[i]));
+  }
+  return out;
+}
+
+/// Trains `model` on (xtr, ytr) with Adam and mini-batches, evaluates the validation MAE after every
+/// epoch and restores the parameters of the best epoch at the end. `on_epoch(epoch, train_mae,
+/// val_mae, seconds)` is called after each epoch (may be empty).
+/// @throw std::invalid_argument on mismatched sizes or empty sets.
+template <class T>
+MlpFitResult fit_property_mlp(PropertyMLP<T>& model, const Tensor<T>& xtr, const std::vector<double>& ytr,
+                              const Tensor<T>& xval, const std::vector<double>& yval, const MlpFitConfig& cfg,
+                              const std::function<void(int, double, double, double)>& on_epoch = {}) {
+  constexpr const char* fn = "fit_property_mlp";
+  check_arg(xtr.dim() == 2 && xtr.size(0) == static_cast<std::int64_t>(ytr.size()) && !ytr.empty(), fn, "train",
+            "x must be [N, d] with N = ytr.size() > 0");
+  check_arg(xval.dim() == 2 && xval.size(0) == static_cast<std::int64_t>(yval.size()) && !yval.empty(), fn, "val",
+            "x must be [N, d] with N = yval.size() > 0");
+  check_arg(cfg.batch >= 1 && cfg.epochs >= 0 && cfg.lr > 0, fn, "cfg", "batch >= 1, epochs >= 0, lr > 0");
+  const Tensor<T> X = xtr.contiguous();
+  const std::int64_t N = X.size(0), d = X.size(1);
+  auto params = model.parameters();
+  nn::Adam<T> opt(params, static_cast<T>(cfg.lr));
+  std::vector<Tensor<T>> best;
+  for (const auto& p : params) best.push_back(p.value().clone());
+  MlpFitResult res;
+  std::vector<std::int64_t> order(static_cast<std::size_t>(N));
+  for (std::int64_t i = 0; i < N; ++i) order[static_cast<std::size_t>(i)] = i;
+  CounterRng shuf(cfg.seed, 0x6d6c70);
+  int since_best = 0;
+  double lr = cfg.lr, spent = 0;
+  for (int ep = 1; ep <= cfg.epochs; ++ep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
+    double abs_sum = 0;
+    for (std::int64_t s = 0; s < N; s += cfg.batch) {
+      ArenaScope scope;
+      const std::int64_t m = std::min(cfg.batch, N - s);
+      Tensor<T> xb(Shape{m, d}), yb(Shape{m});
+      for (std::int64_t i = 0; i < m; ++i) {
+        const std::int64_t r = order[static_cast<std::size_t>(s + i)];
+        std::copy(X.data() + r * d, X.data() + (r + 1) * d, xb.data() + i * d);
+        yb.data()[i] = static_cast<T>(ytr[static_cast<std::size_t>(r)]);
+      }
+      opt.zero_grad();
+      const Var<T> pred = model.forward(constant(xb));
+      const Var<T> diff = sub(pred, constant(yb));
+      const Var<T> loss = cfg.loss == RegressionLoss::L1 ? mean(abs(diff)) : mean(mul(diff, diff));
+      backward(loss);
+      opt.step();
+      const Tensor<T> dv = diff.value().contiguous();
+      for (std::int64_t i = 0; i < m; ++i) abs_sum += std::abs(static_cast<double>(dv.data()[i]));
+    }
+    const double train_mae = abs_sum / static_cast<double>(N);
+    const double val_mae = mean_absolute_error(predict_rows(model, xval), yval);
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    spent += sec;
+    res.train_history.push_back(train_mae);
+    res.val_history.push_back(val_mae);
+    res.epoch_seconds.push_back(sec);
+    res.epochs_run = ep;
+    if (val_mae < res.best_val_mae) {
+      res.best_val_mae = val_mae;
+      res.best_epoch = ep;
+      res.train_mae_at_best = train_mae;
+      for (std::size_t i = 0; i < params.size(); ++i) best[i] = params[i].value().clone();
+      since_best = 0;
+    } else if (++since_best >= cfg.patience) {
+      lr = std::max(cfg.min_lr, lr * cfg.lr_decay);
+      opt.set_lr(static_cast<T>(lr));
+      since_best = 0;
+    }
+    if (on_epoch) on_epoch(ep, train_mae, val_mae, sec);
+    if (cfg.time_budget_s > 0 && spent >= cfg.time_budget_s) break;
+  }
+  if (res.best_epoch > 0)
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const Tensor<T>& v = params[i].value();  // shared storage: writes reach the parameter
+      std::copy(best[i].data(), best[i].data() + best[i].numel(), v.data());
+    }
+  return res;
+}
+
+}  // namespace mgvae::models::property
