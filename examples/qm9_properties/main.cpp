@@ -277,10 +277,10 @@ int main(int argc, char** argv) try {
   const auto all_smiles = data::read_qm9_smiles(smiles_path);
   const std::int64_t R = static_cast<std::int64_t>(all_smiles.size());
   std::vector<std::vector<double>> y_all;
-  for (const auto& t : targets) y_all.push_back(read_target_values((fs::path(data_dir) / "targets" / t).string(), R));
+  for (const auto& t : targets) y_all.push_back(data::read_qm9_target((fs::path(data_dir) / "targets" / t).string(), R));
   const std::string train_path = (fs::path(data_dir) / "splits" / (split + ".train.index")).string(),
                     test_path = (fs::path(data_dir) / "splits" / (split + ".test.index")).string();
-  auto train_rows = read_index_values(train_path, R), test_rows = read_index_values(test_path, R);
+  auto train_rows = data::read_qm9_split(train_path, R), test_rows = data::read_qm9_split(test_path, R);
   if (max_rows > 0) {
     train_rows.resize(std::min<std::size_t>(train_rows.size(), static_cast<std::size_t>(max_rows)));
     test_rows.resize(std::min<std::size_t>(test_rows.size(), static_cast<std::size_t>(max_rows)));

@@ -238,35 +238,35 @@ TEST_CASE("qm9 features: fitting the MLP lowers the validation MAE and restores 
 
 TEST_CASE("qm9 features: target and split readers raise ParseError naming file and line", "[property][qm9]") {
   const auto good = temp_file("good", "3\n0.5\n-1.25\n2e-1\n");
-  const auto vals = read_target_values(good, 3);
+  const auto vals = data::read_qm9_target(good, 3);
   REQUIRE(vals.size() == 3);
   CHECK(vals[1] == -1.25);
-  CHECK(read_target_values(temp_file("crlf", "2\r\n1\r\n2\r\n\r\n")).size() == 2);
+  CHECK(data::read_qm9_target(temp_file("crlf", "2\r\n1\r\n2\r\n\r\n")).size() == 2);
 
   const auto nan = temp_file("nan", "3\n0.5\nnan\n1\n");
-  expect_parse_error([&] { read_target_values(nan); }, nan, 3);
+  expect_parse_error([&] { data::read_qm9_target(nan); }, nan, 3);
   const auto inf = temp_file("inf", "2\n1\n-inf\n");
-  expect_parse_error([&] { read_target_values(inf); }, inf, 3);
+  expect_parse_error([&] { data::read_qm9_target(inf); }, inf, 3);
   const auto junk = temp_file("junk", "2\n1.0x\n1\n");
-  expect_parse_error([&] { read_target_values(junk); }, junk, 2);
+  expect_parse_error([&] { data::read_qm9_target(junk); }, junk, 2);
   const auto empty_rec = temp_file("emptyrec", "2\n\n1\n");
-  expect_parse_error([&] { read_target_values(empty_rec); }, empty_rec, 2);
+  expect_parse_error([&] { data::read_qm9_target(empty_rec); }, empty_rec, 2);
   const auto short_f = temp_file("short", "4\n1\n2\n");  // the count says 4, two records: fails at line 4
-  expect_parse_error([&] { read_target_values(short_f); }, short_f, 4);
+  expect_parse_error([&] { data::read_qm9_target(short_f); }, short_f, 4);
   const auto long_f = temp_file("long", "2\n1\n2\n3\n");
-  expect_parse_error([&] { read_target_values(long_f); }, long_f, 4);
+  expect_parse_error([&] { data::read_qm9_target(long_f); }, long_f, 4);
   const auto badcount = temp_file("badcount", "two\n1\n2\n");
-  expect_parse_error([&] { read_target_values(badcount); }, badcount, 1);
-  expect_parse_error([&] { read_target_values(good, 4); }, good, 1);  // one target row per molecule
+  expect_parse_error([&] { data::read_qm9_target(badcount); }, badcount, 1);
+  expect_parse_error([&] { data::read_qm9_target(good, 4); }, good, 1);  // one target row per molecule
   const std::string missing = good + ".missing";
-  expect_parse_error([&] { read_target_values(missing); }, missing, 0);
+  expect_parse_error([&] { data::read_qm9_target(missing); }, missing, 0);
 
   const auto idx = temp_file("idx", "3\n4\n0\n2\n");
-  CHECK(read_index_values(idx, 5) == std::vector<std::int64_t>{4, 0, 2});
-  expect_parse_error([&] { read_index_values(idx, 4); }, idx, 2);  // row 4 out of range
+  CHECK(data::read_qm9_split(idx, 5) == std::vector<std::int64_t>{4, 0, 2});
+  expect_parse_error([&] { data::read_qm9_split(idx, 4); }, idx, 2);  // row 4 out of range
   const auto rep = temp_file("rep", "3\n1\n0\n1\n");
-  expect_parse_error([&] { read_index_values(rep, 5); }, rep, 4);
+  expect_parse_error([&] { data::read_qm9_split(rep, 5); }, rep, 4);
   const auto neg = temp_file("neg", "1\n-1\n");
-  expect_parse_error([&] { read_index_values(neg, 5); }, neg, 2);
+  expect_parse_error([&] { data::read_qm9_split(neg, 5); }, neg, 2);
   std::filesystem::remove_all(std::filesystem::path(good).parent_path());
 }

@@ -14,16 +14,13 @@
 ///               with the best validation MAE is kept (no selection on the test set).
 ///
 /// Also: Table 9 of the paper (units, means and standard deviations of the 13 targets, the paper's
-/// MGVAE MAE), and RDKit-free readers for the count-line target / split files (qm9.hpp has
-/// equivalent readers but pulls in RDKit through smiles.hpp; these keep the header and its tests
-/// chemistry-free). Errors are mgvae::ParseError(file, line, msg), line 1-based (0 = whole file).
+/// MGVAE MAE). The target / split files are read with mgvae/data/qm9_files.hpp (no RDKit), so this
+/// header and its tests stay chemistry-free.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -35,6 +32,7 @@
 #include "mgvae/core/arena.hpp"
 #include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
+#include "mgvae/data/qm9_files.hpp"
 #include "mgvae/models/molgen/graph.hpp"
 #include "mgvae/models/molgen/model.hpp"
 #include "mgvae/nn/mlp.hpp"
@@ -78,92 +76,8 @@ inline const Qm9TargetInfo& qm9_target_info(const std::string& name) {
   throw_invalid("qm9_target_info", "unknown QM9 target '" + name + "'");
 }
 
-// ---- count-line files ------------------------------------------------------------------------
-
-namespace detail {
-inline std::string trim_blank(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-}  // namespace detail
-
-/// Reads "N\n" followed by N records. @throw ParseError(path, line, ...) when the file cannot be
-/// opened (line 0), is empty, has a bad count line (line 1), has fewer than N records (the line
-/// after the last one), or has non-blank lines after the N records (the first such line).
-inline std::vector<std::string> read_count_records(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ParseError(path, 0, "cannot open file");
-  std::string line;
-  if (!std::getline(in, line)) throw ParseError(path, 0, "empty file (no count line)");
-  const std::string c = detail::trim_blank(line);
-  std::int64_t n = -1;
-  const auto r = std::from_chars(c.data(), c.data() + c.size(), n);
-  if (c.empty() || r.ec != std::errc() || r.ptr != c.data() + c.size() || n < 0)
-    throw ParseError(path, 1, "bad count line '" + c + "'");
-  std::vector<std::string> out;
-  out.reserve(static_cast<std::size_t>(n));
-  std::int64_t lineno = 1;
-  while (static_cast<std::int64_t>(out.size()) < n && std::getline(in, line)) {
-    ++lineno;
-    out.push_back(detail::trim_blank(line));
-  }
-  if (static_cast<std::int64_t>(out.size()) < n)
-    throw ParseError(path, lineno + 1,
-                     "count mismatch: the count line says " + std::to_string(n) + " records, the file has " +
-                         std::to_string(out.size()));
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!detail::trim_blank(line).empty())
-      throw ParseError(path, lineno, "count mismatch: more than the " + std::to_string(n) + " records of the count line");
-  }
-  return out;
-}
-
-/// qm9/targets/<name>: one finite number per record. `expected_rows` >= 0 also requires the count
-/// to equal it (e.g. the number of SMILES). @throw ParseError naming the file and the 1-based line
-/// of a NaN / inf / non-number, or line 1 for a count that differs from `expected_rows`.
-inline std::vector<double> read_target_values(const std::string& path, std::int64_t expected_rows = -1) {
-  const auto rec = read_count_records(path);
-  if (expected_rows >= 0 && static_cast<std::int64_t>(rec.size()) != expected_rows)
-    throw ParseError(path, 1,
-                     "count mismatch: " + std::to_string(rec.size()) + " records, expected " +
-                         std::to_string(expected_rows) + " (one per molecule)");
-  std::vector<double> out(rec.size());
-  for (std::size_t i = 0; i < rec.size(); ++i) {
-    const std::string& t = rec[i];
-    const std::int64_t line = static_cast<std::int64_t>(i) + 2;
-    char* end = nullptr;
-    const double v = t.empty() ? 0.0 : std::strtod(t.c_str(), &end);
-    if (t.empty() || end != t.c_str() + t.size()) throw ParseError(path, line, "not a number: '" + t + "'");
-    if (!std::isfinite(v)) throw ParseError(path, line, "non-finite target value '" + t + "'");
-    out[i] = v;
-  }
-  return out;
-}
-
-/// qm9/splits/<p>.{train,test}.index: one 0-based row per record, each in [0, num_rows) and
-/// none repeated. @throw ParseError naming the file and line of the bad record.
-inline std::vector<std::int64_t> read_index_values(const std::string& path, std::int64_t num_rows) {
-  const auto rec = read_count_records(path);
-  std::vector<std::int64_t> out(rec.size());
-  std::vector<char> seen(static_cast<std::size_t>(std::max<std::int64_t>(num_rows, 0)), 0);
-  for (std::size_t i = 0; i < rec.size(); ++i) {
-    const std::string& t = rec[i];
-    const std::int64_t line = static_cast<std::int64_t>(i) + 2;
-    std::int64_t v = -1;
-    const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (t.empty() || r.ec != std::errc() || r.ptr != t.data() + t.size() || v < 0)
-      throw ParseError(path, line, "bad row index '" + t + "'");
-    if (v >= num_rows)
-      throw ParseError(path, line, "row " + std::to_string(v) + " out of range [0, " + std::to_string(num_rows) + ")");
-    if (seen[static_cast<std::size_t>(v)]) throw ParseError(path, line, "row " + std::to_string(v) + " repeated");
-    seen[static_cast<std::size_t>(v)] = 1;
-    out[i] = v;
-  }
-  return out;
-}
+// The target and split files are read with data::read_qm9_target / data::read_qm9_split
+// (mgvae/data/qm9_files.hpp, no RDKit): ParseError(file, line) on NaN, count mismatches, bad rows.
 
 // ---- features --------------------------------------------------------------------------------
 
