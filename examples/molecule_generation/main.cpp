@@ -460,50 +460,38 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
     std::fill(slot_count.begin(), slot_count.end(), 0.0);
-    double s_loss = 0, s_bond = 0, s_atom = 0, s_kl = 0, s_rec = 0, s_ckl = 0, s_bal = 0;
-    std::int64_t bc = 0, bt = 0, ac = 0, at = 0, steps = 0, seen = 0;
+    MolEpochSums sums;
+    std::int64_t steps = 0;
     for (std::int64_t start = 0; start < T_; start += batch, ++steps) {
       ArenaScope scope;
       std::vector<MolecularGraph> gs;
       for (std::int64_t k = start; k < std::min<std::int64_t>(T_, start + batch); ++k) gs.push_back(train[order[k]]);
-      const auto mb = MolBatch<float>::make(gs, F, E);
-      const auto nz = model.draw_noise(mb.b, CounterRng(seed, 0x10000000ull + static_cast<std::uint64_t>(ep) * 100000 +
-                                                                   static_cast<std::uint64_t>(steps)));
       if (kl_warmup > 0)
         model.set_beta(beta * std::min(1.0, (ep + static_cast<double>(start) / static_cast<double>(T_)) / kl_warmup));
-      opt.zero_grad();
-      const auto f = model.forward(mb, nz);
-      backward(f.loss);
-      if (clip > 0) nn::clip_grad_norm(model.parameters(), static_cast<float>(clip));
-      opt.step();
-      const double w = static_cast<double>(gs.size());
-      seen += static_cast<std::int64_t>(gs.size());
-      s_loss += f.loss.item() * w;
-      s_bond += f.bond_ce.item() * w;
-      s_atom += f.atom_ce.item() * w;
-      s_kl += f.kl.item() * w;
-      s_rec += f.coarse_rec.item() * w;
-      s_ckl += f.coarse_kl.item() * w;
-      s_bal += f.balance.item() * w;
-      bc += f.bond_correct;
-      bt += f.bond_total;
-      ac += f.atom_correct;
-      at += f.atom_total;
+      const auto f = train_step(model, opt, gs, F, E, seed, ep, steps, clip);
+      sums.add(f, static_cast<std::int64_t>(gs.size()));
       for (auto j : f.prior_match) slot_count[static_cast<std::size_t>(j)] += 1;
     }
     const double sec = seconds_since(t0);
     epoch_seconds.push_back(sec);
     ++epochs_run;
-    const double inv = 1.0 / static_cast<double>(seen);
-    json h = {{"epoch", ep + 1},        {"loss", s_loss * inv},      {"bond_ce", s_bond * inv},
-              {"atom_ce", s_atom * inv}, {"kl", s_kl * inv},          {"coarse_rec", s_rec * inv},
-              {"coarse_kl", s_ckl * inv}, {"balance", s_bal * inv},   {"bond_acc", bt ? double(bc) / double(bt) : 0.0},
-              {"atom_acc", at ? double(ac) / double(at) : 0.0},      {"seconds", sec}};
-    std::cout << "epoch " << ep + 1 << "/" << epochs << "  loss " << fmt(s_loss * inv, 3) << "  bond " << fmt(s_bond * inv, 3)
-              << "  atom " << fmt(s_atom * inv, 3) << "  kl " << fmt(s_kl * inv, 2) << "  coarse " << fmt(s_rec * inv, 3)
-              << "/" << fmt(s_ckl * inv, 2) << "  bal " << fmt(s_bal * inv, 3) << "  bond_acc "
-              << fmt(bt ? double(bc) / double(bt) : 0.0, 3) << "  atom_acc " << fmt(at ? double(ac) / double(at) : 0.0, 3)
-              << "  " << fmt(sec, 1) << " s/epoch";
+    json h = {{"epoch", ep + 1},
+              {"loss", sums.mean(sums.loss)},
+              {"bond_ce", sums.mean(sums.bond_ce)},
+              {"atom_ce", sums.mean(sums.atom_ce)},
+              {"kl", sums.mean(sums.kl)},
+              {"coarse_rec", sums.mean(sums.coarse_rec)},
+              {"coarse_kl", sums.mean(sums.coarse_kl)},
+              {"balance", sums.mean(sums.balance)},
+              {"bond_acc", sums.bond_acc()},
+              {"atom_acc", sums.atom_acc()},
+              {"seconds", sec}};
+    std::cout << "epoch " << ep + 1 << "/" << epochs << "  loss " << fmt(sums.mean(sums.loss), 3) << "  bond "
+              << fmt(sums.mean(sums.bond_ce), 3) << "  atom " << fmt(sums.mean(sums.atom_ce), 3) << "  kl "
+              << fmt(sums.mean(sums.kl), 2) << "  coarse " << fmt(sums.mean(sums.coarse_rec), 3) << "/"
+              << fmt(sums.mean(sums.coarse_kl), 2) << "  bal " << fmt(sums.mean(sums.balance), 3) << "  bond_acc "
+              << fmt(sums.bond_acc(), 3) << "  atom_acc " << fmt(sums.atom_acc(), 3) << "  " << fmt(sec, 1)
+              << " s/epoch";
     if (eval_samples > 0) {
       const auto t_probe = Clock::now();
       const auto g = generate(model, eval_samples, size_pool, slot_count, valences, seed + 7777 + static_cast<std::uint64_t>(ep));

@@ -45,6 +45,7 @@
 using namespace mgvae;
 using namespace mgvae::models::property;
 using molgen::MolBatch;
+using molgen::MolEpochSums;
 using molgen::MolecularGraph;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
@@ -390,67 +391,49 @@ int main(int argc, char** argv) try {
     for (int ep = 0; ep < vae_epochs && !stop; ++ep) {
       const auto t0 = Clock::now();
       for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
-      double s_loss = 0, s_bond = 0, s_atom = 0, s_kl = 0, s_rec = 0;
-      std::int64_t bc = 0, bt = 0, ac = 0, at = 0, seen = 0, step = 0;
+      MolEpochSums sums;
+      std::int64_t step = 0;
       for (std::int64_t start = 0; start < T_; start += vae_batch, ++step) {
         ArenaScope scope;
         std::vector<MolecularGraph> gs;
         for (std::int64_t k = start; k < std::min<std::int64_t>(T_, start + vae_batch); ++k) gs.push_back(graphs[order[k]]);
-        const auto mb = MolBatch<float>::make(gs, F, E);
-        const auto nz = model.draw_noise(mb.b, CounterRng(seed, 0x10000000ull + static_cast<std::uint64_t>(ep) * 100000 +
-                                                                     static_cast<std::uint64_t>(step)));
         if (kl_warmup > 0)
           model.set_beta(beta * std::min(1.0, (ep + static_cast<double>(start) / static_cast<double>(T_)) / kl_warmup));
-        opt.zero_grad();
-        const auto f = model.forward(mb, nz);
-        backward(f.loss);
-        if (clip > 0) nn::clip_grad_norm(model.parameters(), static_cast<float>(clip));
-        opt.step();
-        const double w = static_cast<double>(gs.size());
-        seen += static_cast<std::int64_t>(gs.size());
-        s_loss += f.loss.item() * w;
-        s_bond += f.bond_ce.item() * w;
-        s_atom += f.atom_ce.item() * w;
-        s_kl += f.kl.item() * w;
-        s_rec += f.coarse_rec.item() * w;
-        bc += f.bond_correct;
-        bt += f.bond_total;
-        ac += f.atom_correct;
-        at += f.atom_total;
+        sums.add(molgen::train_step(model, opt, gs, F, E, seed, ep, step, clip), static_cast<std::int64_t>(gs.size()));
         if ((step + 1) % 50 == 0) {
           const double el = seconds_since(t0), per = el / static_cast<double>(step + 1);
           const double left = per * static_cast<double>(steps_per_epoch - step - 1) +
                               per * static_cast<double>(steps_per_epoch) * (vae_epochs - ep - 1);
           std::cout << "  vae epoch " << ep + 1 << " step " << step + 1 << "/" << steps_per_epoch << "  loss "
-                    << fmt(s_loss / static_cast<double>(seen), 3) << "  " << fmt(per, 3) << " s/step, ETA VAE "
+                    << fmt(sums.mean(sums.loss), 3) << "  " << fmt(per, 3) << " s/step, ETA VAE "
                     << hms(left) << std::endl;
         }
         if (budget_s > 0 && seconds_since(t_all) > vae_share * budget_s) {
           std::cout << "  VAE time budget (" << fmt(vae_share * budget_s / 60, 1) << " min) reached in epoch " << ep + 1
-                    << " after " << seen << " molecules" << std::endl;
+                    << " after " << sums.molecules << " molecules" << std::endl;
           stop = true;
           break;
         }
       }
       const double sec = seconds_since(t0);
-      const double inv = 1.0 / static_cast<double>(std::max<std::int64_t>(seen, 1));
+      const std::int64_t seen = sums.molecules;
       if (!stop || seen == T_) epoch_seconds.push_back(sec);
       history.push_back({{"epoch", ep + 1},
                          {"molecules", seen},
                          {"complete", seen == T_},
-                         {"loss", s_loss * inv},
-                         {"bond_ce", s_bond * inv},
-                         {"atom_ce", s_atom * inv},
-                         {"kl", s_kl * inv},
-                         {"coarse_rec", s_rec * inv},
-                         {"bond_acc", bt ? double(bc) / double(bt) : 0.0},
-                         {"atom_acc", at ? double(ac) / double(at) : 0.0},
+                         {"loss", sums.mean(sums.loss)},
+                         {"bond_ce", sums.mean(sums.bond_ce)},
+                         {"atom_ce", sums.mean(sums.atom_ce)},
+                         {"kl", sums.mean(sums.kl)},
+                         {"coarse_rec", sums.mean(sums.coarse_rec)},
+                         {"bond_acc", sums.bond_acc()},
+                         {"atom_acc", sums.atom_acc()},
                          {"seconds", sec}});
-      std::cout << "vae epoch " << ep + 1 << "/" << vae_epochs << "  loss " << fmt(s_loss * inv, 3) << "  bond "
-                << fmt(s_bond * inv, 3) << "  atom " << fmt(s_atom * inv, 3) << "  kl " << fmt(s_kl * inv, 2)
-                << "  coarse " << fmt(s_rec * inv, 3) << "  bond_acc " << fmt(bt ? double(bc) / double(bt) : 0.0, 3)
-                << "  atom_acc " << fmt(at ? double(ac) / double(at) : 0.0, 3) << "  " << fmt(sec, 1) << " s"
-                << std::endl;
+      std::cout << "vae epoch " << ep + 1 << "/" << vae_epochs << "  loss " << fmt(sums.mean(sums.loss), 3)
+                << "  bond " << fmt(sums.mean(sums.bond_ce), 3) << "  atom " << fmt(sums.mean(sums.atom_ce), 3)
+                << "  kl " << fmt(sums.mean(sums.kl), 2) << "  coarse " << fmt(sums.mean(sums.coarse_rec), 3)
+                << "  bond_acc " << fmt(sums.bond_acc(), 3) << "  atom_acc " << fmt(sums.atom_acc(), 3) << "  "
+                << fmt(sec, 1) << " s" << std::endl;
     }
     const double train_seconds = seconds_since(t_train);
     if (!epoch_seconds.empty())

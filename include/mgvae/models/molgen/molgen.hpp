@@ -6,3 +6,4 @@
 #include "mgvae/models/molgen/graph.hpp"
 #include "mgvae/models/molgen/mlp_decoder.hpp"
 #include "mgvae/models/molgen/model.hpp"
+#include "mgvae/models/molgen/train.hpp"
