@@ -36,6 +36,7 @@
 #include "mgvae/core/error.hpp"
 #include "mgvae/kernels/common/ragged.hpp"
 #include "mgvae/kernels/common/simd.hpp"
+#include "mgvae/kernels/cpu/graph_loop.hpp"
 
 namespace mgvae::kernels::cpu {
 
@@ -292,20 +293,36 @@ inline void check_mp_args(const char* fn, std::int64_t B, const std::int64_t* no
   check_count(fn, "C", C);
 }
 
-/// Per-graph sums used by IndependentSums mode: row sums / column sums / total of an n×n×Ch block.
+/// Σ_{p on the diagonal} val[p, e] of graph rows [o0, o0+n) of a CSR adjacency: tr(A_e), written to trA[0..E).
 template <class T>
-inline void marginals(std::int64_t n, std::int64_t Ch, const T* X, T* rs, T* cs, T* tot) {
-  std::fill(rs, rs + n * Ch, T(0));
-  std::fill(cs, cs + n * Ch, T(0));
-  std::fill(tot, tot + Ch, T(0));
-  for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t j = 0; j < n; ++j)
-      for (std::int64_t c = 0; c < Ch; ++c) {
-        const T v = X[(i * n + j) * Ch + c];
-        rs[i * Ch + c] += v;
-        cs[j * Ch + c] += v;
-        tot[c] += v;
-      }
+inline void csr_trace(std::int64_t n, std::int64_t o0, const std::int64_t* row_ptr, const std::int64_t* col,
+                      const T* val, std::int64_t E, T* trA) {
+  for (std::int64_t e = 0; e < E; ++e) trA[e] = T(0);
+  for (std::int64_t r = 0; r < n; ++r)
+    for (std::int64_t p = row_ptr[o0 + r]; p < row_ptr[o0 + r + 1]; ++p)
+      if (col[p] - o0 == r)
+        for (std::int64_t e = 0; e < E; ++e) trA[e] += val[p * E + e];
+}
+
+/// Index of CSR entry p (row r of graph g) in the dense ragged [Σn², E] layout, channel e.
+inline std::int64_t csr_dense_index(const std::int64_t* node_off, const std::int64_t* pair_off,
+                                    const std::int64_t* col, std::int64_t g, std::int64_t r, std::int64_t p,
+                                    std::int64_t E, std::int64_t e) {
+  const std::int64_t n = node_off[g + 1] - node_off[g];
+  return (pair_off[g] + (r - node_off[g]) * n + (col[p] - node_off[g])) * E + e;
+}
+
+/// Dense copy [Σn², E] of a CSR adjacency (duplicate entries add up), for IndependentSums mode.
+template <class T>
+inline std::vector<T> csr_densify(std::int64_t B, const std::int64_t* node_off, const std::int64_t* pair_off,
+                                  const std::int64_t* row_ptr, const std::int64_t* col, const T* val, std::int64_t E) {
+  std::vector<T> Ad(static_cast<std::size_t>((B ? pair_off[B] : 0) * E), T(0));
+  for (std::int64_t g = 0; g < B; ++g)
+    for (std::int64_t r = node_off[g]; r < node_off[g + 1]; ++r)
+      for (std::int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p)
+        for (std::int64_t e = 0; e < E; ++e)
+          Ad[csr_dense_index(node_off, pair_off, col, g, r, p, E, e)] += val[p * E + e];
+  return Ad;
 }
 
 }  // namespace detail
@@ -340,9 +357,8 @@ void fused_contract_forward(std::int64_t B, const std::int64_t* node_off, const 
       const T* Ag = A + pair_off[tk.g] * E;
       const T* Hg = H + pair_off[tk.g] * C;
       T* Og = out + pair_off[tk.g] * S;
-      std::vector<T> trH(static_cast<std::size_t>(C), T(0));
-      for (std::int64_t a = 0; a < n; ++a)
-        for (std::int64_t c = 0; c < C; ++c) trH[c] += Hg[(a * n + a) * C + c];
+      std::vector<T> trH(static_cast<std::size_t>(C));
+      detail::diag_trace(n, C, Hg, trH.data());
       for (std::int64_t e = 0; e < E; ++e) {
         T trA = 0;
         for (std::int64_t a = 0; a < n; ++a) trA += Ag[(a * n + a) * E + e];
@@ -375,18 +391,12 @@ void fused_contract_forward(std::int64_t B, const std::int64_t* node_off, const 
     return;
   }
   // IndependentSums: O(n²EC) per graph.
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if ((B ? pair_off[B] : 0) * C >= kParallelMinWork)
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* Ag = A + pair_off[g] * E;
     const T* Hg = H + pair_off[g] * C;
     T* Og = out + pair_off[g] * S;
-    std::vector<T> rA(n * E), cA(n * E), sA(E), rH(n * C), cH(n * C), sH(C);
-    detail::marginals(n, E, Ag, rA.data(), cA.data(), sA.data());
-    detail::marginals(n, C, Hg, rH.data(), cH.data(), sH.data());
+    const detail::Marg2<T> mA(n, E, Ag), mH(n, C, Hg);
+    const std::vector<T>&rA = mA.r, &cA = mA.s, &sA = mA.tot, &rH = mH.r, &cH = mH.s, &sH = mH.tot;
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t j = 0; j < n; ++j)
         for (std::int64_t e = 0; e < E; ++e) {
@@ -402,7 +412,7 @@ void fused_contract_forward(std::int64_t B, const std::int64_t* node_off, const 
             o[5 * EC + c] = aij * sH[c];
           }
         }
-  }
+  });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -435,9 +445,8 @@ void fused_contract_backward(std::int64_t B, const std::int64_t* node_off, const
       const T* Ag = A + pair_off[tk.g] * E;
       const T* Gg = grad_out + pair_off[tk.g] * S;
       T* dH = grad_H + pair_off[tk.g] * C;
-      std::vector<T> trA(E, T(0)), g5(C, T(0));
-      for (std::int64_t e = 0; e < E; ++e)
-        for (std::int64_t a = 0; a < n; ++a) trA[e] += Ag[(a * n + a) * E + e];
+      std::vector<T> trA(static_cast<std::size_t>(E)), g5(C, T(0));
+      detail::diag_trace(n, E, Ag, trA.data());
       // ∂/∂H_aa of k=5: Σ_{ij,e} G5[i,j,e,c] A_ij,e  (only needed if a diagonal entry lies in the range)
       for (std::int64_t p = 0; p < n * n; ++p)
         for (std::int64_t e = 0; e < E; ++e) {
@@ -477,9 +486,8 @@ void fused_contract_backward(std::int64_t B, const std::int64_t* node_off, const
       const T* Hg = H + pair_off[tk.g] * C;
       const T* Gg = grad_out + pair_off[tk.g] * S;
       T* dA = grad_A + pair_off[tk.g] * E;
-      std::vector<T> trH(C, T(0));
-      for (std::int64_t a = 0; a < n; ++a)
-        for (std::int64_t c = 0; c < C; ++c) trH[c] += Hg[(a * n + a) * C + c];
+      std::vector<T> trH(static_cast<std::size_t>(C));
+      detail::diag_trace(n, C, Hg, trH.data());
       for (std::int64_t e = 0; e < E; ++e) {
         const T* G = Gg + e * C;
         for (std::int64_t p = tk.r0; p < tk.r1; ++p)
@@ -509,19 +517,13 @@ void fused_contract_backward(std::int64_t B, const std::int64_t* node_off, const
     return;
   }
   // IndependentSums backward, O(n²EC) per graph.
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if ((B ? pair_off[B] : 0) * C >= kParallelMinWork)
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* Ag = A + pair_off[g] * E;
     const T* Hg = H + pair_off[g] * C;
     const T* Gg = grad_out + pair_off[g] * S;
     T* dH = grad_H + pair_off[g] * C;
-    std::vector<T> rA(n * E), cA(n * E), sA(E), rH(n * C), cH(n * C), sH(C);
-    detail::marginals(n, E, Ag, rA.data(), cA.data(), sA.data());
-    detail::marginals(n, C, Hg, rH.data(), cH.data(), sH.data());
+    const detail::Marg2<T> mA(n, E, Ag), mH(n, C, Hg);
+    const std::vector<T>&rA = mA.r, &cA = mA.s, &sA = mA.tot, &rH = mH.r, &cH = mH.s, &sH = mH.tot;
     // Gradients w.r.t. the marginals of H: dcH_j = Σ_{i,e} (cA G1 + rA G2), drH_j = Σ (cA G3 + rA G4),
     // dsH = Σ_{ij,e} A G5; and of A: dcA_i = Σ_{j,c} (G1 cH + G3 rH), drA_i = Σ (G2 cH + G4 rH),
     // dsA_e = <G0_e, H>.
@@ -563,7 +565,7 @@ void fused_contract_backward(std::int64_t B, const std::int64_t* node_off, const
             dA[(i * n + j) * E + e] = s + dsA[e] + dcA[j * E + e] + drA[i * E + e];
           }
     }
-  }
+  });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -604,33 +606,18 @@ void fused_contract_csr_forward(std::int64_t B, const std::int64_t* node_off, co
   detail::check_csr<T>(fn, B, node_off, row_ptr, col);
   const std::int64_t EC = E * C, S = 6 * EC;
   if (mode == ContractionMode::IndependentSums) {
-    const std::int64_t P = B ? pair_off[B] : 0;
-    std::vector<T> Ad(static_cast<std::size_t>(P * E), T(0));
-    for (std::int64_t g = 0; g < B; ++g)
-      for (std::int64_t r = node_off[g]; r < node_off[g + 1]; ++r)
-        for (std::int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
-          const std::int64_t n = node_off[g + 1] - node_off[g], i = r - node_off[g], j = col[p] - node_off[g];
-          for (std::int64_t e = 0; e < E; ++e) Ad[(pair_off[g] + i * n + j) * E + e] += val[p * E + e];
-        }
+    const std::vector<T> Ad = detail::csr_densify(B, node_off, pair_off, row_ptr, col, val, E);
     fused_contract_forward<T>(B, node_off, pair_off, Ad.data(), E, H, C, out, mode);
     return;
   }
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if ((B ? pair_off[B] : 0) * C >= kParallelMinWork)
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g], o0 = node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
+    const std::int64_t o0 = node_off[g];
     const T* Hg = H + pair_off[g] * C;
     T* Og = out + pair_off[g] * S;
     std::fill(Og, Og + n * n * S, T(0));
-    std::vector<T> trH(C, T(0)), trA(E, T(0));
-    for (std::int64_t a = 0; a < n; ++a)
-      for (std::int64_t c = 0; c < C; ++c) trH[c] += Hg[(a * n + a) * C + c];
-    for (std::int64_t r = 0; r < n; ++r)
-      for (std::int64_t p = row_ptr[o0 + r]; p < row_ptr[o0 + r + 1]; ++p)
-        if (col[p] - o0 == r)
-          for (std::int64_t e = 0; e < E; ++e) trA[e] += val[p * E + e];
+    std::vector<T> trH(static_cast<std::size_t>(C)), trA(static_cast<std::size_t>(E));
+    detail::diag_trace(n, C, Hg, trH.data());
+    detail::csr_trace(n, o0, row_ptr, col, val, E, trA.data());
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t j = 0; j < n; ++j)
         for (std::int64_t e = 0; e < E; ++e)
@@ -661,7 +648,7 @@ void fused_contract_csr_forward(std::int64_t B, const std::int64_t* node_off, co
           }
         }
       }
-  }
+  });
 }
 
 /// Backward of `fused_contract_csr_forward`. grad_H [Σn², C] overwritten; grad_val [nnz, E] overwritten
@@ -676,16 +663,8 @@ void fused_contract_csr_backward(std::int64_t B, const std::int64_t* node_off, c
   detail::check_csr<T>(fn, B, node_off, row_ptr, col);
   const std::int64_t EC = E * C, S = 6 * EC;
   if (mode == ContractionMode::IndependentSums) {
-    const std::int64_t P = B ? pair_off[B] : 0;
-    std::vector<T> Ad(static_cast<std::size_t>(P * E), T(0)), dAd;
-    auto at = [&](std::int64_t g, std::int64_t r, std::int64_t p, std::int64_t e) {
-      const std::int64_t n = node_off[g + 1] - node_off[g];
-      return (pair_off[g] + (r - node_off[g]) * n + (col[p] - node_off[g])) * E + e;
-    };
-    for (std::int64_t g = 0; g < B; ++g)
-      for (std::int64_t r = node_off[g]; r < node_off[g + 1]; ++r)
-        for (std::int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p)
-          for (std::int64_t e = 0; e < E; ++e) Ad[at(g, r, p, e)] += val[p * E + e];
+    const std::vector<T> Ad = detail::csr_densify(B, node_off, pair_off, row_ptr, col, val, E);
+    std::vector<T> dAd;
     if (grad_val) dAd.assign(Ad.size(), T(0));
     fused_contract_backward<T>(B, node_off, pair_off, Ad.data(), E, H, C, grad_out, grad_H,
                                grad_val ? dAd.data() : nullptr, mode);
@@ -693,25 +672,17 @@ void fused_contract_csr_backward(std::int64_t B, const std::int64_t* node_off, c
       for (std::int64_t g = 0; g < B; ++g)
         for (std::int64_t r = node_off[g]; r < node_off[g + 1]; ++r)
           for (std::int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p)
-            for (std::int64_t e = 0; e < E; ++e) grad_val[p * E + e] = dAd[at(g, r, p, e)];
+            for (std::int64_t e = 0; e < E; ++e) grad_val[p * E + e] = dAd[detail::csr_dense_index(node_off, pair_off, col, g, r, p, E, e)];
     return;
   }
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if ((B ? pair_off[B] : 0) * C >= kParallelMinWork)
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g], o0 = node_off[g];
-    if (n == 0) continue;
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
+    const std::int64_t o0 = node_off[g];
     const T* Hg = H + pair_off[g] * C;
     const T* Gg = grad_out + pair_off[g] * S;
     T* dH = grad_H + pair_off[g] * C;
-    std::vector<T> trH(C, T(0)), trA(E, T(0)), g5(C, T(0)), g0H(E, T(0));
-    for (std::int64_t a = 0; a < n; ++a)
-      for (std::int64_t c = 0; c < C; ++c) trH[c] += Hg[(a * n + a) * C + c];
-    for (std::int64_t r = 0; r < n; ++r)
-      for (std::int64_t p = row_ptr[o0 + r]; p < row_ptr[o0 + r + 1]; ++p)
-        if (col[p] - o0 == r)
-          for (std::int64_t e = 0; e < E; ++e) trA[e] += val[p * E + e];
+    std::vector<T> trH(static_cast<std::size_t>(C)), trA(static_cast<std::size_t>(E)), g5(C, T(0)), g0H(E, T(0));
+    detail::diag_trace(n, C, Hg, trH.data());
+    detail::csr_trace(n, o0, row_ptr, col, val, E, trA.data());
     for (std::int64_t ij = 0; ij < n * n; ++ij)
       for (std::int64_t c = 0; c < C; ++c) {
         T s = 0;
@@ -761,7 +732,7 @@ void fused_contract_csr_backward(std::int64_t B, const std::int64_t* node_off, c
       }
     for (std::int64_t a = 0; a < n; ++a)
       for (std::int64_t c = 0; c < C; ++c) dH[(a * n + a) * C + c] += g5[c];
-  }
+  });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -875,11 +846,7 @@ void readout_forward(std::int64_t B, const std::int64_t* node_off, const std::in
   check_ragged(fn, B, node_off, pair_off);
   check_arg(B == 0 || pair_off != nullptr, fn, "pair_off", "is null");
   check_count(fn, "C", C);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if ((B ? pair_off[B] : 0) * C >= kParallelMinWork)
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* Hg = H + pair_off[g] * C;
     T* Zg = Z + node_off[g] * 2 * C;
     std::fill(Zg, Zg + n * 2 * C, T(0));
@@ -890,7 +857,7 @@ void readout_forward(std::int64_t B, const std::int64_t* node_off, const std::in
           Zg[b * 2 * C + c] += v;      // ↓1: indexed by the remaining second index
           Zg[a * 2 * C + C + c] += v;  // ↓2
         }
-  }
+  });
 }
 
 /// Backward of `readout_forward`: grad_H[a,b,c] = dZ[b, c] + dZ[a, C + c] (overwritten).
@@ -901,17 +868,13 @@ void readout_backward(std::int64_t B, const std::int64_t* node_off, const std::i
   check_ragged(fn, B, node_off, pair_off);
   check_arg(B == 0 || pair_off != nullptr, fn, "pair_off", "is null");
   check_count(fn, "C", C);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if ((B ? pair_off[B] : 0) * C >= kParallelMinWork)
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
+  detail::for_each_graph(B, node_off, C, [&](std::int64_t g, std::int64_t n) {
     const T* dZ = grad_Z + node_off[g] * 2 * C;
     T* dH = grad_H + pair_off[g] * C;
     for (std::int64_t a = 0; a < n; ++a)
       for (std::int64_t b = 0; b < n; ++b)
         for (std::int64_t c = 0; c < C; ++c) dH[(a * n + b) * C + c] = dZ[b * 2 * C + c] + dZ[a * 2 * C + C + c];
-  }
+  });
 }
 
 }  // namespace mgvae::kernels::cpu

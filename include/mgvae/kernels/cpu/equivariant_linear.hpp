@@ -28,6 +28,7 @@
 
 #include "mgvae/core/error.hpp"
 #include "mgvae/kernels/common/ragged.hpp"
+#include "mgvae/kernels/cpu/graph_loop.hpp"
 
 namespace mgvae::kernels::cpu {
 
@@ -46,48 +47,6 @@ inline void check_eq_args(const char* fn, std::int64_t B, const std::int64_t* no
   check_arg(!need_pairs || B == 0 || pair_off != nullptr, fn, "pair_off", "is null");
   check_count(fn, "C", C);
 }
-/// Opens a parallel region only for batches with enough O(n²C) work (see kParallelMinWork).
-inline bool worth_parallel(std::int64_t B, const std::int64_t* node_off, std::int64_t C) {
-  if (B < 2) return false;
-  std::int64_t w = 0;
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    w += n * n * C;
-  }
-  return w >= kParallelMinWork;
-}
-/// Runs body(g, n) for every non-empty graph g (n nodes), over an OpenMP parallel loop when the
-/// batch holds enough O(n²C) work (worth_parallel). Bodies write disjoint per-graph slices.
-template <class F>
-inline void for_each_graph(std::int64_t B, const std::int64_t* node_off, std::int64_t C, F&& body) {
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (worth_parallel(B, node_off, C))
-#endif
-  for (std::int64_t g = 0; g < B; ++g) {
-    const std::int64_t n = node_off[g + 1] - node_off[g];
-    if (n > 0) body(g, n);
-  }
-}
-/// Row sums r, column sums s, diagonal d, trace tr, total tot of one n×n×C block.
-template <class T>
-struct Marg2 {
-  std::vector<T> r, s, d, tr, tot;
-  Marg2(std::int64_t n, std::int64_t C, const T* X)
-      : r(n * C, T(0)), s(n * C, T(0)), d(n * C, T(0)), tr(C, T(0)), tot(C, T(0)) {
-    for (std::int64_t i = 0; i < n; ++i)
-      for (std::int64_t j = 0; j < n; ++j)
-        for (std::int64_t c = 0; c < C; ++c) {
-          const T v = X[(i * n + j) * C + c];
-          r[i * C + c] += v;
-          s[j * C + c] += v;
-          tot[c] += v;
-          if (i == j) {
-            d[i * C + c] = v;
-            tr[c] += v;
-          }
-        }
-  }
-};
 }  // namespace detail
 
 /// 2→2 basis expansion: X [Σn², C] → out [Σn², 15·C] (overwritten). @throw std::invalid_argument on bad offsets.
