@@ -37,6 +37,7 @@
 #include "mgvae/models/models.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "../common/example_util.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -56,16 +57,6 @@ std::string default_data_dir() {
 #endif
   if (fs::exists("../shared/data/cora/cora.content")) return "../shared/data/cora";
   return "";
-}
-
-void write_json_atomic(const fs::path& path, const json& j) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream o(tmp);
-    if (!o) throw std::runtime_error("cannot write " + tmp.string());
-    o << j.dump(2) << "\n";
-  }
-  fs::rename(tmp, path);
 }
 
 double mean_of(const std::vector<double>& v) { return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
@@ -355,7 +346,8 @@ int run(int argc, char** argv) {
                  {"test_ap_std", std_of(aps)},     {"val_auc_mean", mean_of(vals)}, {"seconds_per_epoch_mean", mean_of(spe)},
                  {"seeds_done", aucs.size()},      {"std_kind", "population (ddof=0)"}};
     if (!balance_rows.empty()) summary["finest_balance"] = balance_rows;
-    write_json_atomic(fs::path(out_dir) / "metrics.json", json{{"config", cfg}, {"runs", runs}, {"summary", summary}});
+    examples::write_atomic(fs::path(out_dir) / "metrics.json",
+                           json{{"config", cfg}, {"runs", runs}, {"summary", summary}}.dump(2) + "\n");
   }
   std::printf("RESULT %s%s: test AUC %.2f ± %.2f  AP %.2f ± %.2f  (%zu seed%s, %.3f s/epoch, %d thread%s)\n", model.c_str(),
               model == "mgvae" ? (" (" + clustering + ")").c_str() : "", 100 * mean_of(aucs), 100 * std_of(aucs),

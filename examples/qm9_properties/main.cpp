@@ -41,43 +41,23 @@
 #include "mgvae/models/property/qm9_features.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "../common/example_util.hpp"
 
 using namespace mgvae;
 using namespace mgvae::models::property;
 using molgen::MolBatch;
 using molgen::MolEpochSums;
 using molgen::MolecularGraph;
+using mgvae::examples::class_weights;
+using mgvae::examples::Clock;
+using mgvae::examples::fmt_fixed;
+using mgvae::examples::hms;
+using mgvae::examples::seconds_since;
+using mgvae::examples::write_atomic;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string fmt(double v, int p = 4) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(p) << v;
-  return os.str();
-}
-
-std::string hms(double s) {
-  const long t = static_cast<long>(std::max(0.0, s) + 0.5);
-  std::ostringstream os;
-  os << t / 60 << "m" << std::setw(2) << std::setfill('0') << t % 60 << "s";
-  return os.str();
-}
-
-void write_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream o(tmp, std::ios::binary);
-    if (!o) throw std::runtime_error("cannot write " + tmp.string());
-    o << text;
-    if (!o) throw std::runtime_error("write failed: " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
 
 std::vector<std::string> split_csv(const std::string& s) {
   std::vector<std::string> out;
@@ -130,19 +110,6 @@ void load_features(const std::string& path, std::vector<std::int64_t>& rows, Ten
 }
 
 /// Class weights w_c ∝ freq_c^(−power), normalised so that Σ_c freq_c w_c = 1 (as the generation trainer).
-std::vector<double> class_weights(const std::vector<double>& counts, double power) {
-  const double tot = std::accumulate(counts.begin(), counts.end(), 0.0);
-  std::vector<double> w(counts.size(), 1.0);
-  if (power == 0.0 || tot <= 0) return w;
-  double norm = 0;
-  for (std::size_t c = 0; c < counts.size(); ++c) {
-    w[c] = std::pow(std::max(counts[c], 1.0) / tot, -power);
-    norm += (counts[c] / tot) * w[c];
-  }
-  for (auto& x : w) x /= norm;
-  return w;
-}
-
 /// Rows of `f` [N, d] selected by `idx`.
 Tensor<float> gather_rows(const Tensor<float>& f, const std::vector<std::int64_t>& idx) {
   const std::int64_t d = f.size(1);
@@ -187,8 +154,8 @@ std::string parity_grid_svg(const std::vector<Panel>& panels, const std::string&
       << "\" fill=\"none\" stroke=\"black\"/>\n";
     o << "<line x1=\"" << sx(lo) << "\" y1=\"" << sy(lo) << "\" x2=\"" << sx(hi) << "\" y2=\"" << sy(hi)
       << "\" stroke=\"#d33\" stroke-dasharray=\"3 2\"/>\n";
-    o << "<text x=\"" << x0 << "\" y=\"" << y0 + h + 11 << "\">" << fmt(lo, 1) << "</text><text x=\"" << x0 + w
-      << "\" y=\"" << y0 + h + 11 << "\" text-anchor=\"end\">" << fmt(hi, 1) << "</text>\n";
+    o << "<text x=\"" << x0 << "\" y=\"" << y0 + h + 11 << "\">" << fmt_fixed(lo, 1) << "</text><text x=\"" << x0 + w
+      << "\" y=\"" << y0 + h + 11 << "\" text-anchor=\"end\">" << fmt_fixed(hi, 1) << "</text>\n";
     o << "<g fill=\"#1f5fa8\" fill-opacity=\"0.35\">";
     const std::size_t stride = std::max<std::size_t>(1, P.y.size() / std::max<std::size_t>(1, max_points));
     for (std::size_t i = 0; i < P.y.size(); i += stride)
@@ -332,7 +299,7 @@ int main(int argc, char** argv) try {
       graphs.push_back(std::move(m));
       feat_rows.push_back(want[k]);
     }
-    std::cout << "converted " << graphs.size() << " molecules in " << fmt(seconds_since(t_conv), 1) << " s; skipped "
+    std::cout << "converted " << graphs.size() << " molecules in " << fmt_fixed(seconds_since(t_conv), 1) << " s; skipped "
               << skipped.size() << std::endl;
     for (std::size_t i = 0; i < std::min<std::size_t>(5, skipped.size()); ++i) std::cout << "  skipped " << skipped[i] << "\n";
     const std::int64_t n_train_graphs = [&] {
@@ -405,11 +372,11 @@ int main(int argc, char** argv) try {
           const double left = per * static_cast<double>(steps_per_epoch - step - 1) +
                               per * static_cast<double>(steps_per_epoch) * (vae_epochs - ep - 1);
           std::cout << "  vae epoch " << ep + 1 << " step " << step + 1 << "/" << steps_per_epoch << "  loss "
-                    << fmt(sums.mean(sums.loss), 3) << "  " << fmt(per, 3) << " s/step, ETA VAE "
+                    << fmt_fixed(sums.mean(sums.loss), 3) << "  " << fmt_fixed(per, 3) << " s/step, ETA VAE "
                     << hms(left) << std::endl;
         }
         if (budget_s > 0 && seconds_since(t_all) > vae_share * budget_s) {
-          std::cout << "  VAE time budget (" << fmt(vae_share * budget_s / 60, 1) << " min) reached in epoch " << ep + 1
+          std::cout << "  VAE time budget (" << fmt_fixed(vae_share * budget_s / 60, 1) << " min) reached in epoch " << ep + 1
                     << " after " << sums.molecules << " molecules" << std::endl;
           stop = true;
           break;
@@ -429,11 +396,11 @@ int main(int argc, char** argv) try {
                          {"bond_acc", sums.bond_acc()},
                          {"atom_acc", sums.atom_acc()},
                          {"seconds", sec}});
-      std::cout << "vae epoch " << ep + 1 << "/" << vae_epochs << "  loss " << fmt(sums.mean(sums.loss), 3)
-                << "  bond " << fmt(sums.mean(sums.bond_ce), 3) << "  atom " << fmt(sums.mean(sums.atom_ce), 3)
-                << "  kl " << fmt(sums.mean(sums.kl), 2) << "  coarse " << fmt(sums.mean(sums.coarse_rec), 3)
-                << "  bond_acc " << fmt(sums.bond_acc(), 3) << "  atom_acc " << fmt(sums.atom_acc(), 3) << "  "
-                << fmt(sec, 1) << " s" << std::endl;
+      std::cout << "vae epoch " << ep + 1 << "/" << vae_epochs << "  loss " << fmt_fixed(sums.mean(sums.loss), 3)
+                << "  bond " << fmt_fixed(sums.mean(sums.bond_ce), 3) << "  atom " << fmt_fixed(sums.mean(sums.atom_ce), 3)
+                << "  kl " << fmt_fixed(sums.mean(sums.kl), 2) << "  coarse " << fmt_fixed(sums.mean(sums.coarse_rec), 3)
+                << "  bond_acc " << fmt_fixed(sums.bond_acc(), 3) << "  atom_acc " << fmt_fixed(sums.atom_acc(), 3) << "  "
+                << fmt_fixed(sec, 1) << " s" << std::endl;
     }
     const double train_seconds = seconds_since(t_train);
     if (!epoch_seconds.empty())
@@ -459,7 +426,7 @@ int main(int argc, char** argv) try {
       }
     }
     encode_seconds = seconds_since(t_enc);
-    std::cout << "encoded " << G << " molecules in " << fmt(encode_seconds, 1) << " s" << std::endl;
+    std::cout << "encoded " << G << " molecules in " << fmt_fixed(encode_seconds, 1) << " s" << std::endl;
     save_features(fs::path(out_dir) / "features.bin", feat_rows, feats);
     vae_json = {{"train_size", T_},
                 {"train_size_requested", train_size},
@@ -543,8 +510,8 @@ int main(int argc, char** argv) try {
     const auto t0 = Clock::now();
     const auto res = fit_property_mlp(mlp, Xtr, ytr, Xva, yva, fc, [&](int ep, double tr, double va, double sec) {
       const double left_this = sec * (mlp_epochs - ep);
-      std::cout << "  " << info.name << " epoch " << ep << "/" << mlp_epochs << "  train MAE " << fmt(tr) << "  val MAE "
-                << fmt(va) << "  " << fmt(sec, 1) << " s, ETA all MLPs "
+      std::cout << "  " << info.name << " epoch " << ep << "/" << mlp_epochs << "  train MAE " << fmt_fixed(tr) << "  val MAE "
+                << fmt_fixed(va) << "  " << fmt_fixed(sec, 1) << " s, ETA all MLPs "
                 << hms(left_this + (seconds_since(t0) + left_this) * static_cast<double>(targets.size() - k - 1))
                 << std::endl;
     });
@@ -575,10 +542,10 @@ int main(int argc, char** argv) try {
                              {"train_history", res.train_history},
                              {"constant_median_test_mae_standardised", base},
                              {"seconds", seconds_since(t0)}};
-    std::cout << info.name << ": test MAE " << fmt(mae_std) << " (standardised), " << fmt(mae_phys, 4) << " " << info.unit
+    std::cout << info.name << ": test MAE " << fmt_fixed(mae_std) << " (standardised), " << fmt_fixed(mae_phys, 4) << " " << info.unit
               << " (paper MGVAE " << info.paper_mae << ")" << (beats ? "  beats the paper" : "") << "; best epoch "
-              << res.best_epoch << ", val " << fmt(res.best_val_mae) << "; constant-median " << fmt(base) << std::endl;
-    panels.push_back({info.name + " (MAE " + fmt(mae_std, 3) + ")", yte, pte});
+              << res.best_epoch << ", val " << fmt_fixed(res.best_val_mae) << "; constant-median " << fmt_fixed(base) << std::endl;
+    panels.push_back({info.name + " (MAE " + fmt_fixed(mae_std, 3) + ")", yte, pte});
   }
   const double mlp_seconds = seconds_since(t_mlps);
   const double mlp_spe = mlp_epoch_seconds.empty()
@@ -610,7 +577,7 @@ int main(int argc, char** argv) try {
         {"mlp_test", te_rows.size()},
         {"test_rows_without_features", missing_test.size()},
         {"model_selection", "epoch with the best validation MAE (validation = a seeded random " +
-                                fmt(100 * val_fraction, 0) + " % of the training split); test MAE at that epoch"},
+                                fmt_fixed(100 * val_fraction, 0) + " % of the training split); test MAE at that epoch"},
         {"feature", "mean over atoms of the finest-level posterior mean mu (no sampling)"},
         {"feature_size", feats.size(1)},
         {"mlp", {{"hidden_layers", 2}, {"hidden", mlp_hidden}, {"activation", "sigmoid"}, {"loss", loss_name},
@@ -630,13 +597,13 @@ int main(int argc, char** argv) try {
             << "MAE(phys)" << std::setw(12) << "paper" << "  unit\n";
   for (const auto& t : targets) {
     const auto& j = per_target[t];
-    std::cout << std::left << std::setw(8) << t << std::right << std::setw(12) << fmt(j["test_mae_standardised"].get<double>())
-              << std::setw(14) << fmt(j["test_mae_physical"].get<double>()) << std::setw(12)
+    std::cout << std::left << std::setw(8) << t << std::right << std::setw(12) << fmt_fixed(j["test_mae_standardised"].get<double>())
+              << std::setw(14) << fmt_fixed(j["test_mae_physical"].get<double>()) << std::setw(12)
               << j["paper_mgvae_mae_physical"].get<double>() << "  " << j["unit"].get<std::string>()
               << (j["beats_paper"].get<bool>() ? "  *" : "") << "\n";
   }
   std::cout << "beats the paper's MGVAE on " << beaten << " of " << targets.size() << " targets; VAE "
-            << fmt(vae_seconds_per_epoch, 1) << " s/epoch, MLP " << fmt(mlp_spe, 2) << " s/epoch; total "
+            << fmt_fixed(vae_seconds_per_epoch, 1) << " s/epoch, MLP " << fmt_fixed(mlp_spe, 2) << " s/epoch; total "
             << hms(seconds_since(t_all)) << "\nwrote " << (fs::path(out_dir) / "metrics.json").string()
             << ", parity.svg" << (features_in.empty() ? ", features.bin, vae.safetensors" : "") << std::endl;
   return 0;

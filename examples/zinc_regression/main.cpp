@@ -36,9 +36,12 @@
 #include "mgvae/nn/optim.hpp"
 #include "mgvae/ops/loss.hpp"
 #include "mgvae/ops/reduce.hpp"
+#include "../common/example_util.hpp"
 
 using namespace mgvae;
 using namespace mgvae::models::property;
+using mgvae::examples::fmt;
+using mgvae::examples::write_atomic;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -52,23 +55,6 @@ struct Split {
   std::int64_t rows = 0;                 ///< rows in the file (after --limit)
   std::vector<std::string> skipped;      ///< "row: reason"
 };
-
-void write_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream o(tmp);
-    if (!o) throw std::runtime_error("cannot write " + tmp.string());
-    o << text;
-    if (!o) throw std::runtime_error("write failed: " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
-
-std::string fmt(double v, int p = 4) {
-  std::ostringstream os;
-  os << std::setprecision(p) << v;
-  return os.str();
-}
 
 PropertyGraph to_property_graph(const data::MolGraph& m) {
   PropertyGraph g;
