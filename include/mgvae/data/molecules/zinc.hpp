@@ -8,18 +8,22 @@
 ///   zinc12k_bgnn/*.index         one line of comma-separated 0-based indices
 /// Files are read through zlib, so plain and gzip files both work. Errors are
 /// mgvae::ParseError(file, line, msg) with a 1-based line (0 = the whole file).
-/// Use load_molecule_dataset (qm9.hpp) with AtomVocab::zinc() to get graphs.
+/// Use load_molecule_dataset (qm9.hpp) with AtomVocab::zinc() to get graphs, or zinc_train_pool +
+/// sample_molecules for a seeded random training subset (examples/molecule_generation --dataset zinc).
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "mgvae/core/error.hpp"
+#include "mgvae/core/rng.hpp"
 #include "mgvae/data/molecules/qm9.hpp"
 
 namespace mgvae::data {
@@ -162,6 +166,71 @@ inline std::vector<std::int64_t> read_index_file(const std::string& path) {
         throw ParseError(path, in.line_number(), "bad index '" + tok + "'");
       out.push_back(v);
     }
+  }
+  return out;
+}
+
+/// Training pool of ZINC-250k under the GDSS/MoFlow split: every row r in [0, rows) that is not in
+/// `test_idx` (gdss_test_idx.txt), ascending. Repeated test indices are harmless; one outside
+/// [0, rows) -> std::invalid_argument.
+inline std::vector<std::int64_t> zinc_train_pool(std::int64_t rows, const std::vector<std::int64_t>& test_idx) {
+  if (rows < 0) throw std::invalid_argument("zinc_train_pool: rows must be >= 0");
+  std::vector<char> test(static_cast<std::size_t>(rows), 0);
+  for (const auto r : test_idx) {
+    if (r < 0 || r >= rows)
+      throw std::invalid_argument("zinc_train_pool: test index " + std::to_string(r) + " outside [0, " +
+                                  std::to_string(rows) + ")");
+    test[static_cast<std::size_t>(r)] = 1;
+  }
+  std::vector<std::int64_t> pool;
+  pool.reserve(static_cast<std::size_t>(rows));
+  for (std::int64_t r = 0; r < rows; ++r)
+    if (!test[static_cast<std::size_t>(r)]) pool.push_back(r);
+  return pool;
+}
+
+/// A seeded random subset of a SMILES list (sample_molecules) with the skipped rows by reason.
+struct SampledMolecules {
+  MoleculeDataset data;             ///< kept graphs in draw order; data.source_row = row in the SMILES list
+  std::int64_t examined = 0;        ///< rows converted (kept + skipped)
+  std::int64_t out_of_vocab = 0;    ///< skipped: an atom (element or formal charge) outside the vocabulary
+  std::int64_t too_many_atoms = 0;  ///< skipped: more than max_atoms heavy atoms (checked before the vocabulary)
+  std::int64_t other = 0;           ///< skipped: unparsable, sanitization or kekulization failure, bad row
+  std::int64_t skipped() const { return out_of_vocab + too_many_atoms + other; }
+};
+
+/// Draws up to `count` molecules at random from the rows `pool` of `smiles`: a Fisher–Yates shuffle of
+/// `pool` with CounterRng(seed, stream) (for i = |pool| … 2: swap(p[i−1], p[next_below(i)])), then the
+/// shuffled rows are converted in order with smiles_to_graph(vocab, max_atoms) until `count` are kept or
+/// the pool is exhausted; rows that fail are skipped, logged in data.skipped ("<row>: <reason>") and
+/// counted by reason. The same arguments give the same result. The stream default 0x5348 is the one of
+/// the QM9 subset in examples/molecule_generation.
+inline SampledMolecules sample_molecules(const std::vector<std::string>& smiles, std::vector<std::int64_t> pool,
+                                         const AtomVocab& vocab, std::int64_t max_atoms, std::int64_t count,
+                                         std::uint64_t seed, std::uint64_t stream = 0x5348) {
+  CounterRng sh(seed, stream);
+  for (std::size_t i = pool.size(); i > 1; --i) std::swap(pool[i - 1], pool[sh.next_below(i)]);
+  SampledMolecules out;
+  for (std::size_t k = 0; k < pool.size() && static_cast<std::int64_t>(out.data.graphs.size()) < count; ++k) {
+    const std::int64_t r = pool[k];
+    ++out.examined;
+    if (r < 0 || r >= static_cast<std::int64_t>(smiles.size())) {
+      ++out.other;
+      out.data.skipped.push_back(std::to_string(r) + ": row out of range");
+      continue;
+    }
+    std::string why;
+    auto g = smiles_to_graph(smiles[static_cast<std::size_t>(r)], vocab, max_atoms, false, &why);
+    if (!g) {
+      if (why.find("not in the vocabulary") != std::string::npos) ++out.out_of_vocab;
+      else if (why.rfind("too many atoms", 0) == 0) ++out.too_many_atoms;
+      else ++out.other;
+      out.data.skipped.push_back(std::to_string(r) + ": " + why);
+      continue;
+    }
+    out.data.graphs.push_back(std::move(*g));
+    out.data.smiles.push_back(smiles[static_cast<std::size_t>(r)]);
+    out.data.source_row.push_back(r);
   }
   return out;
 }
