@@ -5,12 +5,18 @@
 //
 //   molecule_generation [--data DIR] [--train-size N] [--epochs E] [--batch B] [--lr LR]
 //                       [--samples S] [--seed S] [--threads T] [--out DIR]
-//                       [--decoder all-at-once|mlp] [--interpolate SMILES_A,SMILES_B] [--interp-steps K] ...
+//                       [--decoder all-at-once|mlp|autoregressive] [--interpolate SMILES_A,SMILES_B] [--interp-steps K] ...
+//                       [--dataset qm9|zinc] [--zinc-vocab charged|elements]
 //
+// `--dataset zinc`: ZINC-250k (shared/data/zinc250k): --train-size molecules drawn at random with the
+// seed from the GDSS training pool (every row not in gdss_test_idx.txt), at most 38 heavy atoms.
 // Writes OUT/generated.smi (corrected samples), OUT/generated_raw.smi (argmax samples),
 // OUT/metrics.json (atomically), OUT/model.safetensors, OUT/samples.svg and OUT/interpolation.svg
 // (a latent interpolation strip, paper Fig. 9). `--decoder mlp` is the Table 6 ablation (an MLP
-// decoder on the padded latent, not permutation-equivariant). See docs/molecule_generation.md.
+// decoder on the padded latent, not permutation-equivariant). `--decoder autoregressive` trains the
+// autoregressive MGN instead (models/molgen/autoregressive.hpp, run_autoregressive below: BFS order,
+// GRU state, valence masks; no latent, no correction, no interpolation; writes generated.smi,
+// metrics.json, samples.svg, model.safetensors). See docs/molecule_generation.md.
 // Needs RDKit (built only when it is found).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -39,40 +45,27 @@
 #include "mgvae/core/arena.hpp"
 #include "mgvae/data/molecules/qm9.hpp"
 #include "mgvae/data/molecules/smiles.hpp"
+#include "mgvae/data/molecules/zinc.hpp"
 #include "mgvae/metrics/molecules/generation.hpp"
 #include "mgvae/metrics/molecules/qed.hpp"
 #include "mgvae/models/molgen/molgen.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "../common/example_util.hpp"
 
 using namespace mgvae;
 using namespace mgvae::molgen;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using mgvae::examples::class_weights;
+using mgvae::examples::Clock;
+using mgvae::examples::fmt_fixed;
+using mgvae::examples::mean_std;
+using mgvae::examples::MeanStd;
+using mgvae::examples::seconds_since;
+using mgvae::examples::write_atomic;
 
 namespace {
-
-std::string default_data_dir() {
-#if defined(MGVAE_DEFAULT_DATA_DIR)
-  return std::string(MGVAE_DEFAULT_DATA_DIR) + "/qm9";
-#else
-  return "../shared/data/qm9";
-#endif
-}
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-void write_atomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream o(tmp);
-    if (!o) throw std::runtime_error("cannot write " + tmp.string());
-    o << text;
-    if (!o) throw std::runtime_error("write failed: " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
 
 MolecularGraph to_molgen(const data::MolGraph& g) {
   MolecularGraph m;
@@ -87,39 +80,6 @@ data::MolGraph to_data(const MolecularGraph& m) {
   g.atom_type = m.atom_type;
   g.bonds = m.bonds;
   return g;
-}
-
-struct MeanStd {
-  double mean = 0, std = 0;
-  std::size_t n = 0;
-};
-MeanStd mean_std(const std::vector<double>& v) {
-  MeanStd r;
-  r.n = v.size();
-  if (v.empty()) return r;
-  r.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-  if (v.size() > 1) {
-    double s = 0;
-    for (double x : v) s += (x - r.mean) * (x - r.mean);
-    r.std = std::sqrt(s / static_cast<double>(v.size() - 1));
-  }
-  return r;
-}
-
-/// Class weights w_c ∝ freq_c^(−power), scaled so that Σ_c freq_c w_c = 1 (the loss keeps the scale of
-/// the unweighted one). power 0: none, 0.5: "sqrt", 1: fully balanced.
-std::vector<double> class_weights(const std::vector<double>& counts, double power) {
-  double tot = std::accumulate(counts.begin(), counts.end(), 0.0);
-  std::vector<double> w(counts.size(), 1.0);
-  if (power == 0.0 || tot <= 0) return w;
-  double norm = 0;
-  for (std::size_t c = 0; c < counts.size(); ++c) {
-    const double f = std::max(counts[c], 1.0) / tot;
-    w[c] = std::pow(f, -power);
-    norm += (counts[c] / tot) * w[c];
-  }
-  for (auto& x : w) x /= norm;
-  return w;
 }
 
 struct Generated {
@@ -178,12 +138,6 @@ Generated generate(const MolGenModel<float>& model, std::int64_t count, const st
     }
   }
   return out;
-}
-
-std::string fmt(double v, int p = 4) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(p) << v;
-  return os.str();
 }
 
 /// An SVG grid of the first `k` valid SMILES (RDKit MolDraw2DSVG), `cols` per row, `pw`×`ph` panels;
@@ -263,7 +217,7 @@ json interpolate(const MolGenModel<float>& model, const data::MolGraph& ga, cons
     const auto sr = data::graph_to_smiles(to_data(raw), vocab, &why_r);
     const auto sc = data::graph_to_smiles(to_data(cor), vocab, &why_c);
     smiles_out.push_back(sc ? *sc : "");
-    labels_out.push_back("t=" + fmt(t, 2) + "  " + (sc ? *sc : "invalid"));
+    labels_out.push_back("t=" + fmt_fixed(t, 2) + "  " + (sc ? *sc : "invalid"));
     steps_json.push_back({{"t", t},
                           {"smiles", sc ? json(*sc) : json(nullptr)},
                           {"smiles_without_correction", sr ? json(*sr) : json("INVALID: " + why_r)}});
@@ -276,11 +230,190 @@ json interpolate(const MolGenModel<float>& model, const data::MolGraph& ga, cons
           {"steps", steps_json}};
 }
 
+/// Inputs of the autoregressive run (`--decoder autoregressive`).
+struct ArRunArgs {
+  const std::vector<MolecularGraph>* train = nullptr;
+  const std::vector<std::string>* train_smiles = nullptr;
+  std::vector<std::string> whole_split_smiles;  ///< novelty reference beyond the training set (empty: skipped)
+  std::string whole_split_name, dataset_name, out_dir;
+  json dataset_json;
+  const data::AtomVocab* vocab = nullptr;
+  std::vector<int> valences;
+  ArConfig cfg;
+  int epochs = 1, batch = 32, threads = 1;
+  double lr = 1e-3, clip = 10, max_minutes = 0, temperature = 1;
+  std::int64_t samples = 1000;
+  std::uint64_t seed = 1;
+  std::string load;
+};
+
+/// Trains the autoregressive MGN (teacher forcing on random BFS orders), samples, scores, writes
+/// generated.smi, metrics.json, samples.svg and the checkpoint. Returns the exit code.
+int run_autoregressive(const ArRunArgs& a) {
+  const auto t_all = Clock::now();
+  const auto& train = *a.train;
+  const std::int64_t T_ = static_cast<std::int64_t>(train.size());
+  ArMolGen<float> model(a.cfg);
+  if (!a.load.empty()) {
+    nn::load_checkpoint(model, a.load);
+    std::cout << "loaded " << a.load << "\n";
+  }
+  std::cout << "autoregressive MGN: " << model.num_parameters() << " parameters; " << a.cfg.layers
+            << " second-order layers of " << a.cfg.hidden << " channels, GRU state " << a.cfg.state << "\n";
+  nn::Adam<float> opt(model.parameters(), static_cast<float>(a.lr));
+  json history = json::array();
+  std::vector<double> epoch_seconds;
+  std::vector<std::size_t> order(static_cast<std::size_t>(T_));
+  std::iota(order.begin(), order.end(), 0);
+  CounterRng shuf(a.seed, 0x7368);
+  const auto t_train = Clock::now();
+  int epochs_run = 0;
+  for (int ep = 0; ep < a.epochs; ++ep) {
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
+    const auto t_ep = Clock::now();
+    ArEpochSums sums;
+    std::int64_t step = 0;
+    for (std::int64_t s = 0; s < T_; s += a.batch, ++step) {
+      ArenaScope scope;
+      std::vector<MolecularGraph> gs;
+      for (std::int64_t k = s; k < std::min<std::int64_t>(T_, s + a.batch); ++k) gs.push_back(train[order[k]]);
+      const auto f = ar_train_step(model, opt, gs, a.seed, ep, step, a.clip);
+      sums.add(f, static_cast<std::int64_t>(gs.size()));
+    }
+    const double sec = seconds_since(t_ep);
+    epoch_seconds.push_back(sec);
+    ++epochs_run;
+    json h = {{"epoch", ep + 1}, {"loss", sums.mean(sums.loss)}, {"type_ce", sums.mean(sums.type_ce)},
+              {"edge_ce", sums.mean(sums.edge_ce)}, {"type_acc", sums.type_acc()}, {"edge_acc", sums.edge_acc()},
+              {"seconds", sec}};
+    std::cout << "epoch " << ep + 1 << "/" << a.epochs << "  loss " << fmt_fixed(sums.mean(sums.loss), 3) << "  atom/stop "
+              << fmt_fixed(sums.mean(sums.type_ce), 3) << "  bonds " << fmt_fixed(sums.mean(sums.edge_ce), 3) << "  atom_acc "
+              << fmt_fixed(sums.type_acc(), 3) << "  bond_acc " << fmt_fixed(sums.edge_acc(), 3) << "  " << fmt_fixed(sec, 1) << " s/epoch"
+              << std::endl;
+    history.push_back(h);
+    if (a.max_minutes > 0 && seconds_since(t_train) > 60.0 * a.max_minutes) {
+      std::cout << "stopping: --max-minutes " << a.max_minutes << " reached after epoch " << ep + 1 << "\n";
+      break;
+    }
+  }
+  const double train_seconds = seconds_since(t_train);
+  nn::save_checkpoint(model, (fs::path(a.out_dir) / "model.safetensors").string(),
+                      {{"model", "molgen_autoregressive"}, {"decoder", "autoregressive"}});
+
+  const auto t_sample = Clock::now();
+  const auto gen = model.sample(a.samples, a.seed + 1, a.temperature);
+  const double sample_seconds = seconds_since(t_sample);
+  std::vector<data::MolGraph> graphs;
+  for (const auto& g : gen) graphs.push_back(to_data(g));
+
+  const auto t_metrics = Clock::now();
+  const auto train_set = metrics::canonical_smiles_set(*a.train_smiles);
+  const auto res = metrics::evaluate_generation(graphs, *a.vocab, train_set, metrics::GenerationOptions{false});
+  const auto res_frag = metrics::evaluate_generation(graphs, *a.vocab, train_set);
+  json novelty_all_json = nullptr;
+  if (!a.whole_split_smiles.empty()) {
+    const auto whole = metrics::canonical_smiles_set(a.whole_split_smiles);
+    std::unordered_set<std::string> uniq(res.valid_smiles.begin(), res.valid_smiles.end());
+    std::int64_t novel = 0;
+    for (const auto& s : uniq) novel += whole.count(s) ? 0 : 1;
+    novelty_all_json = {{"reference", a.whole_split_name},
+                        {"reference_unique_canonical", whole.size()},
+                        {"novel", novel},
+                        {"novelty", uniq.empty() ? 0.0 : double(novel) / double(uniq.size())}};
+  }
+  std::vector<double> qeds, sizes;
+  for (const auto& s : res.valid_smiles)
+    if (auto q = metrics::qed(s)) qeds.push_back(*q);
+  for (const auto& g : gen) sizes.push_back(static_cast<double>(g.n));
+  const MeanStd q = mean_std(qeds);
+  // valence / connectivity check of every sample, independent of RDKit
+  std::int64_t over_valent = 0, disconnected = 0;
+  for (const auto& g : gen) {
+    const auto used = bond_order_sums(g);
+    for (std::int64_t i = 0; i < g.n; ++i)
+      if (used[i] > a.valences[static_cast<std::size_t>(g.atom_type[i])]) {
+        ++over_valent;
+        break;
+      }
+    std::int64_t k = 0;
+    components(g, &k);
+    disconnected += k > 1 ? 1 : 0;
+  }
+  const double metrics_seconds = seconds_since(t_metrics);
+  {
+    std::ostringstream c;
+    for (const auto& g : graphs) {
+      std::string why;
+      auto s = data::graph_to_smiles(g, *a.vocab, &why);
+      c << (s ? *s : "INVALID\t" + why) << "\n";
+    }
+    write_atomic(fs::path(a.out_dir) / "generated.smi", c.str());
+  }
+  std::string svg_note = "samples.svg: first 48 valid samples (RDKit MolDraw2DSVG), captions QED";
+  try {
+    std::vector<std::string> labels;
+    for (std::size_t i = 0; i < std::min<std::size_t>(48, res.valid_smiles.size()); ++i) {
+      const auto qq = metrics::qed(res.valid_smiles[i]);
+      labels.push_back(res.valid_smiles[i] + (qq ? "  QED " + fmt_fixed(*qq, 3) : std::string()));
+    }
+    write_atomic(fs::path(a.out_dir) / "samples.svg", svg_grid(res.valid_smiles, 48, 6, 200, 200, &labels));
+  } catch (const std::exception& e) {
+    svg_note = std::string("samples.svg not written: ") + e.what();
+  }
+  const MeanStd es = mean_std(epoch_seconds);
+  json metrics_json = {
+      {"task", a.dataset_name + " molecule generation, autoregressive second-order MGN (BFS order, GRU state)"},
+      {"dataset", a.dataset_json},
+      {"decoder", "autoregressive"},
+      {"samples", a.samples},
+      {"validity_without_correction", res_frag.validity},
+      {"validity_without_correction_connected", res.validity},
+      {"validity", res.validity},
+      {"validity_note", "the autoregressive model has no correcting process: valence masks make every emitted bond "
+                        "legal and force a connected molecule, so the validity with and without correction are the "
+                        "same samples and the same number (100 % by construction, checked by RDKit sanitization)"},
+      {"uniqueness", res.uniqueness},
+      {"novelty", res.novelty},
+      {"novelty_reference", "the " + std::to_string(T_) + " training molecules (canonical SMILES)"},
+      {"novelty_vs_whole_split", novelty_all_json},
+      {"counts", {{"valid", res.valid}, {"valid_fragments_allowed", res_frag.valid}, {"unique", res.unique},
+                  {"novel", res.novel}, {"over_valent", over_valent}, {"disconnected", disconnected}}},
+      {"qed", {{"mean", q.mean}, {"std", q.std}, {"n", q.n}, {"over", "valid samples"}}},
+      {"generated_atoms_mean", mean_std(sizes).mean},
+      {"seconds_per_epoch", es.mean},
+      {"seconds_per_epoch_std", es.std},
+      {"train_seconds", train_seconds},
+      {"epochs_run", epochs_run},
+      {"sampling_seconds", sample_seconds},
+      {"sampling_note", "autoregressive decoding of all samples (500 in parallel), without RDKit scoring"},
+      {"metrics_seconds", metrics_seconds},
+      {"total_seconds", seconds_since(t_all)},
+      {"svg", svg_note},
+      {"invalid_examples", json(std::vector<std::string>(res.invalid_log.begin(),
+                                                         res.invalid_log.begin() + std::min<std::size_t>(20, res.invalid_log.size())))},
+      {"config",
+       {{"train_size", T_}, {"epochs", a.epochs}, {"batch", a.batch}, {"lr", a.lr}, {"clip", a.clip}, {"seed", a.seed},
+        {"threads", a.threads}, {"temperature", a.temperature}, {"hidden", a.cfg.hidden}, {"layers", a.cfg.layers},
+        {"state", a.cfg.state}, {"head_hidden", a.cfg.head_hidden}, {"max_atoms", a.cfg.max_atoms},
+        {"max_valence", a.cfg.max_valence}, {"parameters", model.num_parameters()}, {"load", a.load}}},
+      {"history", history}};
+  write_atomic(fs::path(a.out_dir) / "metrics.json", metrics_json.dump(2) + "\n");
+  std::cout << "samples " << a.samples << ": validity " << fmt_fixed(100 * res.validity, 2)
+            << " % (no correction; over-valent " << over_valent << ", disconnected " << disconnected << "), uniqueness "
+            << fmt_fixed(100 * res.uniqueness, 2) << " %, novelty " << fmt_fixed(100 * res.novelty, 2) << " % (vs " << T_
+            << " training molecules)";
+  if (!novelty_all_json.is_null()) std::cout << ", " << fmt_fixed(100 * novelty_all_json["novelty"].get<double>(), 2) << " % (vs whole split)";
+  std::cout << "\nQED " << fmt_fixed(q.mean, 3) << " ± " << fmt_fixed(q.std, 3) << "; " << fmt_fixed(es.mean, 1) << " s/epoch; sampling "
+            << fmt_fixed(sample_seconds, 1) << " s; metrics " << fmt_fixed(metrics_seconds, 1) << " s\n";
+  std::cout << "wrote " << (fs::path(a.out_dir) / "metrics.json").string() << ", generated.smi, samples.svg\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"All-at-once second-order MGVAE: molecule generation on QM9 (paper Table 2)"};
-  std::string data_dir = default_data_dir(), out_dir = "out/molecule_generation", split = "10", prior = "learned",
+  std::string data_dir = examples::default_data_dir("qm9"), out_dir = "out/molecule_generation", split = "10", prior = "learned",
               levels = "4,2,1", load, slot_sampling = "iid";
   std::int64_t train_size = 10000, samples = 10000, hidden = 32, latent = 16, coarse_hidden = 16, slots = 16,
                eval_samples = 256, dec_edge = 2;
@@ -292,7 +425,16 @@ int main(int argc, char** argv) {
   std::string decoder = "all-at-once", interpolate_arg;
   std::int64_t max_atoms = 9, mlp_hidden = 512;
   int interp_steps = 8;
-  app.add_option("--data", data_dir, "QM9 directory (SMILES, splits/)");
+  std::string dataset = "qm9", zinc_vocab = "charged";
+  app.add_option("--dataset", dataset, "qm9 or zinc (ZINC-250k, GDSS training pool; docs/molecule_generation.md)")
+      ->check(CLI::IsMember({"qm9", "zinc"}));
+  app.add_option("--zinc-vocab", zinc_vocab,
+                 "zinc atom types: charged (C N O F P S Cl Br I + the 8 charged species of "
+                 "AtomVocab::zinc()) or elements (the 9 neutral elements; molecules with a charged atom are "
+                 "counted and skipped)")
+      ->check(CLI::IsMember({"charged", "elements"}));
+  app.add_option("--data", data_dir, "QM9 directory (SMILES, splits/); with --dataset zinc the zinc250k directory "
+                                     "(zinc250k.tsv.gz, gdss_test_idx.txt)");
   app.add_option("--split", split, "training split splits/<p>.train.index (p = test percentage; 'all' = every row)");
   app.add_option("--train-size", train_size, "random training molecules drawn from the split (paper: 10,000)")
       ->check(CLI::PositiveNumber);
@@ -337,11 +479,16 @@ int main(int argc, char** argv) {
                "of the unweighted loss) before argmax and correction");
   app.add_option("--decoder", decoder,
                  "p(G|Z): all-at-once (second-order, equivariant) or mlp (paper Table 6 ablation: MLP on the padded "
-                 "latent, not equivariant); autoregressive is not implemented")
+                 "latent, not equivariant) or autoregressive (atom-by-atom BFS-order MGN with a GRU state and valence "
+                 "masks; uses --hidden, --dec-layers, --ar-state, --max-atoms)")
       ->check(CLI::IsMember({"all-at-once", "mlp", "autoregressive"}));
   app.add_option("--max-atoms", max_atoms, "heavy atoms per molecule (training filter; the MLP decoder's padded size)")
       ->check(CLI::PositiveNumber);
   app.add_option("--mlp-hidden", mlp_hidden, "hidden width of the MLP decoder (authors' mrf_mlp: 512)")
+      ->check(CLI::PositiveNumber);
+  std::int64_t ar_state = 64;
+  app.add_option("--ar-state", ar_state, "autoregressive decoder: GRU state width (its MGN: --hidden channels, default "
+                                         "24 there, and --dec-layers second-order layers, default 2 there)")
       ->check(CLI::PositiveNumber);
   app.add_option("--interpolate", interpolate_arg,
                  "SMILES_A,SMILES_B for the latent interpolation strip (default: two training molecules with the "
@@ -350,15 +497,23 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--novelty-all,!--no-novelty-all", novelty_all, "skip novelty against the whole QM9 training split");
   CLI11_PARSE(app, argc, argv);
-  if (decoder == "autoregressive") {
-    std::cerr << "error: --decoder autoregressive is not implemented (only all-at-once and mlp; see "
-                 "docs/molecule_generation.md)\n";
-    return 2;
-  }
   if (interp_steps == 1) {
     std::cerr << "error: --interp-steps must be 0 (off) or >= 2\n";
     return 2;
   }
+  const bool zinc = dataset == "zinc";
+  if (zinc) {
+    if (app.count("--split")) {
+      std::cerr << "error: --split is QM9-only (ZINC uses the GDSS test index)\n";
+      return 2;
+    }
+    if (!app.count("--data")) data_dir = examples::default_data_dir("zinc250k");
+    if (!app.count("--max-atoms")) max_atoms = 38;
+  } else if (app.count("--zinc-vocab")) {
+    std::cerr << "error: --zinc-vocab needs --dataset zinc\n";
+    return 2;
+  }
+  const std::string dname = zinc ? "ZINC-250k" : "QM9";
 #ifdef _OPENMP
   omp_set_num_threads(threads);
 #endif
@@ -367,33 +522,120 @@ int main(int argc, char** argv) {
   const auto t_all = Clock::now();
 
   // ---- data ----------------------------------------------------------------------------------
-  const data::AtomVocab vocab = data::AtomVocab::qm9();
-  const auto all_smiles = data::read_qm9_smiles((fs::path(data_dir) / "SMILES").string());
+  const data::AtomVocab vocab = !zinc ? data::AtomVocab::qm9()
+                                : zinc_vocab == "charged" ? data::AtomVocab::zinc()
+                                                          : data::AtomVocab{{"C", "N", "O", "F", "P", "S", "Cl", "Br", "I"}};
+  std::vector<std::string> all_smiles;
   std::vector<std::int64_t> rows;
-  if (split == "all") {
-    rows.resize(all_smiles.size());
-    std::iota(rows.begin(), rows.end(), 0);
+  std::int64_t split_rows = 0;
+  data::MoleculeDataset ds;
+  json dataset_json;
+  if (zinc) {
+    const auto table = data::read_zinc250k((fs::path(data_dir) / "zinc250k.tsv.gz").string());
+    const auto test_idx = data::read_index_file((fs::path(data_dir) / "gdss_test_idx.txt").string());
+    all_smiles = table.smiles;
+    rows = data::zinc_train_pool(table.rows(), test_idx);
+    split_rows = static_cast<std::int64_t>(rows.size());
+    auto sm = data::sample_molecules(all_smiles, rows, vocab, max_atoms, train_size, seed);
+    ds = std::move(sm.data);
+    const double skip_frac = sm.examined ? double(sm.skipped()) / double(sm.examined) : 0.0;
+    double file_qed = 0;
+    for (auto r : ds.source_row) file_qed += table.column("qed")[static_cast<std::size_t>(r)];
+    if (!ds.source_row.empty()) file_qed /= double(ds.source_row.size());
+    std::cout << "ZINC-250k: " << table.rows() << " rows, GDSS test index " << test_idx.size() << " rows, training pool "
+              << split_rows << "; drew " << sm.examined << " rows at random (seed " << seed << "), kept "
+              << ds.graphs.size() << ", skipped " << sm.skipped() << " (" << fmt_fixed(100 * skip_frac, 2)
+              << " %): out of vocabulary " << sm.out_of_vocab << ", > " << max_atoms << " atoms " << sm.too_many_atoms
+              << ", other " << sm.other << "; vocabulary";
+    for (const auto& s : vocab.symbols) std::cout << " " << s;
+    std::cout << "\n";
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, ds.skipped.size()); ++i)
+      std::cout << "  skipped row " << ds.skipped[i] << "\n";
+    dataset_json = {{"name", "ZINC-250k"},
+                    {"file", (fs::path(data_dir) / "zinc250k.tsv.gz").string()},
+                    {"rows", table.rows()},
+                    {"test_index", (fs::path(data_dir) / "gdss_test_idx.txt").string()},
+                    {"test_rows", test_idx.size()},
+                    {"training_pool_rows", split_rows},
+                    {"sampling", "Fisher-Yates shuffle of the training pool with CounterRng(seed, 0x5348), then the "
+                                 "first --train-size rows that convert (data::sample_molecules)"},
+                    {"vocab", zinc_vocab},
+                    {"atom_types", vocab.symbols},
+                    {"max_atoms", max_atoms},
+                    {"rows_examined", sm.examined},
+                    {"skipped", {{"total", sm.skipped()}, {"fraction_of_examined", skip_frac},
+                                 {"out_of_vocabulary", sm.out_of_vocab}, {"too_many_atoms", sm.too_many_atoms},
+                                 {"other", sm.other},
+                                 {"examples", std::vector<std::string>(ds.skipped.begin(),
+                                                                       ds.skipped.begin() + std::min<std::size_t>(20, ds.skipped.size()))}}},
+                    {"train_qed_file_mean", file_qed}};
   } else {
-    rows = data::read_qm9_split((fs::path(data_dir) / "splits" / (split + ".train.index")).string(),
-                                static_cast<std::int64_t>(all_smiles.size()));
-  }
-  const std::int64_t split_rows = static_cast<std::int64_t>(rows.size());
-  {  // Fisher-Yates with the seed, then the first molecules that convert
-    CounterRng sh(seed, 0x5348);
-    for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[sh.next_below(i)]);
-  }
-  std::vector<std::int64_t> take(rows.begin(), rows.begin() + std::min<std::int64_t>(split_rows, train_size * 11 / 10 + 100));
-  auto ds = data::load_molecule_dataset(all_smiles, vocab, max_atoms, false, take);
-  if (static_cast<std::int64_t>(ds.graphs.size()) > train_size) {
-    ds.graphs.resize(static_cast<std::size_t>(train_size));
-    ds.smiles.resize(static_cast<std::size_t>(train_size));
+    all_smiles = data::read_qm9_smiles((fs::path(data_dir) / "SMILES").string());
+    if (split == "all") {
+      rows.resize(all_smiles.size());
+      std::iota(rows.begin(), rows.end(), 0);
+    } else {
+      rows = data::read_qm9_split((fs::path(data_dir) / "splits" / (split + ".train.index")).string(),
+                                  static_cast<std::int64_t>(all_smiles.size()));
+    }
+    split_rows = static_cast<std::int64_t>(rows.size());
+    {  // Fisher-Yates with the seed, then the first molecules that convert
+      CounterRng sh(seed, 0x5348);
+      for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[sh.next_below(i)]);
+    }
+    std::vector<std::int64_t> take(rows.begin(), rows.begin() + std::min<std::int64_t>(split_rows, train_size * 11 / 10 + 100));
+    ds = data::load_molecule_dataset(all_smiles, vocab, max_atoms, false, take);
+    if (static_cast<std::int64_t>(ds.graphs.size()) > train_size) {
+      ds.graphs.resize(static_cast<std::size_t>(train_size));
+      ds.smiles.resize(static_cast<std::size_t>(train_size));
+    }
+    dataset_json = {{"name", "QM9"}, {"split", split}, {"split_rows", split_rows}};
   }
   std::vector<MolecularGraph> train;
   for (const auto& g : ds.graphs) train.push_back(to_molgen(g));
   const std::int64_t T_ = static_cast<std::int64_t>(train.size());
-  std::cout << "QM9: " << all_smiles.size() << " molecules, split " << split << ": " << split_rows << " rows; training on "
-            << T_ << " (skipped " << ds.num_skipped() << " zwitterions/unconvertible among the drawn rows)\n";
+  if (!zinc)
+    std::cout << "QM9: " << all_smiles.size() << " molecules, split " << split << ": " << split_rows << " rows; training on "
+              << T_ << " (skipped " << ds.num_skipped() << " zwitterions/unconvertible among the drawn rows)\n";
   if (T_ == 0) throw std::runtime_error("no training molecules");
+  if (decoder == "autoregressive") {  // a separate model and loop (run_autoregressive above)
+    if (temperature <= 0) {
+      std::cerr << "error: --decoder autoregressive needs --temperature > 0 (it scales the sampling softmax)\n";
+      return 2;
+    }
+    ArRunArgs ar;
+    ar.train = &train;
+    ar.train_smiles = &ds.smiles;
+    ar.dataset_name = dname;
+    ar.dataset_json = dataset_json;
+    ar.out_dir = out_dir;
+    ar.vocab = &vocab;
+    ar.valences = max_valences(vocab.symbols);
+    ar.cfg.atom_types = static_cast<std::int64_t>(vocab.symbols.size());
+    ar.cfg.bond_types = 3;
+    ar.cfg.max_valence = ar.valences;
+    ar.cfg.hidden = app.count("--hidden") ? hidden : 24;
+    ar.cfg.layers = app.count("--dec-layers") ? std::max(1, dec_layers) : 2;
+    ar.cfg.state = ar_state;
+    ar.cfg.max_atoms = max_atoms;
+    ar.cfg.seed = seed;
+    ar.epochs = epochs;
+    ar.batch = batch;
+    ar.threads = threads;
+    ar.lr = lr;
+    ar.clip = clip;
+    ar.max_minutes = max_minutes;
+    ar.temperature = temperature;
+    ar.samples = samples;
+    ar.seed = seed;
+    ar.load = load;
+    if (novelty_all) {
+      for (std::int64_t r : rows) ar.whole_split_smiles.push_back(all_smiles[static_cast<std::size_t>(r)]);
+      ar.whole_split_name = zinc ? "all " + std::to_string(split_rows) + " rows of the ZINC-250k training pool"
+                                 : "all " + std::to_string(split_rows) + " rows of splits/" + split + ".train.index";
+    }
+    return run_autoregressive(ar);
+  }
 
   // class statistics, size pool
   const std::int64_t F = static_cast<std::int64_t>(vocab.symbols.size()), E = 3;
@@ -441,9 +683,9 @@ int main(int argc, char** argv) {
   const std::vector<int> valences = max_valences(vocab.symbols);
   std::cout << "model: " << model.num_parameters() << " parameters; decoder " << decoder << "; levels " << levels << "; prior " << prior
             << "; bond weights";
-  for (double w : cfg.bond_weight) std::cout << " " << fmt(w, 3);
+  for (double w : cfg.bond_weight) std::cout << " " << fmt_fixed(w, 3);
   std::cout << "; atom weights";
-  for (double w : cfg.atom_weight) std::cout << " " << fmt(w, 3);
+  for (double w : cfg.atom_weight) std::cout << " " << fmt_fixed(w, 3);
   std::cout << "\n";
 
   // ---- training --------------------------------------------------------------------------------
@@ -486,11 +728,11 @@ int main(int argc, char** argv) {
               {"bond_acc", sums.bond_acc()},
               {"atom_acc", sums.atom_acc()},
               {"seconds", sec}};
-    std::cout << "epoch " << ep + 1 << "/" << epochs << "  loss " << fmt(sums.mean(sums.loss), 3) << "  bond "
-              << fmt(sums.mean(sums.bond_ce), 3) << "  atom " << fmt(sums.mean(sums.atom_ce), 3) << "  kl "
-              << fmt(sums.mean(sums.kl), 2) << "  coarse " << fmt(sums.mean(sums.coarse_rec), 3) << "/"
-              << fmt(sums.mean(sums.coarse_kl), 2) << "  bal " << fmt(sums.mean(sums.balance), 3) << "  bond_acc "
-              << fmt(sums.bond_acc(), 3) << "  atom_acc " << fmt(sums.atom_acc(), 3) << "  " << fmt(sec, 1)
+    std::cout << "epoch " << ep + 1 << "/" << epochs << "  loss " << fmt_fixed(sums.mean(sums.loss), 3) << "  bond "
+              << fmt_fixed(sums.mean(sums.bond_ce), 3) << "  atom " << fmt_fixed(sums.mean(sums.atom_ce), 3) << "  kl "
+              << fmt_fixed(sums.mean(sums.kl), 2) << "  coarse " << fmt_fixed(sums.mean(sums.coarse_rec), 3) << "/"
+              << fmt_fixed(sums.mean(sums.coarse_kl), 2) << "  bal " << fmt_fixed(sums.mean(sums.balance), 3) << "  bond_acc "
+              << fmt_fixed(sums.bond_acc(), 3) << "  atom_acc " << fmt_fixed(sums.atom_acc(), 3) << "  " << fmt_fixed(sec, 1)
               << " s/epoch";
     if (eval_samples > 0) {
       const auto t_probe = Clock::now();
@@ -501,8 +743,8 @@ int main(int argc, char** argv) {
       h["probe_valid_corrected"] = cor.validity;
       h["probe_unique_corrected"] = cor.uniqueness;
       h["probe_seconds"] = seconds_since(t_probe);
-      std::cout << "  | probe(" << eval_samples << ") valid w/o corr (connected) " << fmt(raw.validity, 3) << ", corrected "
-                << fmt(cor.validity, 3) << ", unique " << fmt(cor.uniqueness, 3);
+      std::cout << "  | probe(" << eval_samples << ") valid w/o corr (connected) " << fmt_fixed(raw.validity, 3) << ", corrected "
+                << fmt_fixed(cor.validity, 3) << ", unique " << fmt_fixed(cor.uniqueness, 3);
     }
     std::cout << std::endl;
     history.push_back(h);
@@ -539,7 +781,7 @@ int main(int argc, char** argv) {
         slot_probs = usage;
         slot_usage_source = "free matches of the training molecules' posterior means";
       }
-      std::cout << "slot matching over the training set: " << fmt(seconds_since(t_match), 1) << " s\n";
+      std::cout << "slot matching over the training set: " << fmt_fixed(seconds_since(t_match), 1) << " s\n";
     }
   }
   const auto t_sample = Clock::now();
@@ -562,7 +804,9 @@ int main(int argc, char** argv) {
     std::unordered_set<std::string> uniq(cor.valid_smiles.begin(), cor.valid_smiles.end());
     std::int64_t novel = 0;
     for (const auto& s : uniq) novel += whole.count(s) ? 0 : 1;
-    novelty_all_json = {{"reference", "all " + std::to_string(split_rows) + " rows of splits/" + split + ".train.index"},
+    novelty_all_json = {{"reference", zinc ? "all " + std::to_string(split_rows) + " rows of the ZINC-250k training pool "
+                                                 "(rows not in gdss_test_idx.txt)"
+                                           : "all " + std::to_string(split_rows) + " rows of splits/" + split + ".train.index"},
                         {"reference_unique_canonical", whole.size()},
                         {"novel", novel},
                         {"novelty", uniq.empty() ? 0.0 : double(novel) / double(uniq.size())}};
@@ -593,7 +837,15 @@ int main(int argc, char** argv) {
   }
   std::string svg_note = "samples.svg: first 48 valid corrected samples (RDKit MolDraw2DSVG)";
   try {
-    write_atomic(fs::path(out_dir) / "samples.svg", svg_grid(cor.valid_smiles, 48));
+    std::string svg = svg_grid(cor.valid_smiles, 48);
+    if (zinc) {  // name the data set in the file (QM9 output unchanged)
+      const auto gt = svg.find('>', svg.find("<svg"));
+      if (gt != std::string::npos)
+        svg.insert(gt + 1, "\n<title>MGVAE samples, trained on ZINC-250k (" + std::to_string(T_) +
+                               " molecules, decoder " + decoder + ")</title>\n<!-- data set: ZINC-250k -->");
+      svg_note += "; trained on ZINC-250k";
+    }
+    write_atomic(fs::path(out_dir) / "samples.svg", svg);
   } catch (const std::exception& e) {
     svg_note = std::string("samples.svg not written: ") + e.what();
   }
@@ -664,8 +916,9 @@ int main(int argc, char** argv) {
   json sh = json::object();
   for (auto [n, c] : size_hist) sh[std::to_string(n)] = c;
   json metrics_json = {
-      {"task", decoder == "mlp" ? "QM9 molecule generation, MGVAE with the MLP decoder (Table 6 ablation)"
-                                : "QM9 molecule generation, all-at-once second-order MGVAE"},
+      {"task", decoder == "mlp" ? dname + " molecule generation, MGVAE with the MLP decoder (Table 6 ablation)"
+                                : dname + " molecule generation, all-at-once second-order MGVAE"},
+      {"dataset", dataset_json},
       {"decoder", decoder},
       {"interpolation", interp_json},
       {"samples", samples},
@@ -701,7 +954,7 @@ int main(int argc, char** argv) {
       {"invalid_raw_examples", json(std::vector<std::string>(raw.invalid_log.begin(),
                                                              raw.invalid_log.begin() + std::min<std::size_t>(20, raw.invalid_log.size())))},
       {"config",
-       {{"data", data_dir}, {"split", split}, {"train_size", T_}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
+       {{"dataset", dataset}, {"data", data_dir}, {"split", zinc ? json("gdss") : json(split)}, {"train_size", T_}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
         {"seed", seed}, {"threads", threads}, {"decoder", decoder}, {"max_atoms", max_atoms}, {"mlp_hidden", mlp_hidden},
         {"hidden", hidden}, {"latent", latent}, {"enc_layers", enc_layers},
         {"dec_layers", dec_layers}, {"dec_edge_channels", dec_edge}, {"levels", levels}, {"coarse_hidden", coarse_hidden},
@@ -712,13 +965,13 @@ int main(int argc, char** argv) {
       {"history", history}};
   write_atomic(fs::path(out_dir) / "metrics.json", metrics_json.dump(2) + "\n");
 
-  std::cout << "samples " << samples << ": validity w/o correction " << fmt(100 * raw.validity, 2) << " % (connected "
-            << fmt(100 * raw_conn.validity, 2) << " %), validity " << fmt(100 * cor.validity, 2) << " %, uniqueness "
-            << fmt(100 * cor.uniqueness, 2) << " %, novelty " << fmt(100 * cor.novelty, 2) << " % (vs "
+  std::cout << "samples " << samples << ": validity w/o correction " << fmt_fixed(100 * raw.validity, 2) << " % (connected "
+            << fmt_fixed(100 * raw_conn.validity, 2) << " %), validity " << fmt_fixed(100 * cor.validity, 2) << " %, uniqueness "
+            << fmt_fixed(100 * cor.uniqueness, 2) << " %, novelty " << fmt_fixed(100 * cor.novelty, 2) << " % (vs "
             << T_ << " training molecules)";
-  if (!novelty_all_json.is_null()) std::cout << ", " << fmt(100 * novelty_all_json["novelty"].get<double>(), 2) << " % (vs whole split)";
-  std::cout << "\nQED " << fmt(q.mean, 3) << " ± " << fmt(q.std, 3) << "; " << fmt(es.mean, 1) << " s/epoch; sampling "
-            << fmt(sample_seconds, 1) << " s; metrics " << fmt(metrics_seconds, 1) << " s\n";
+  if (!novelty_all_json.is_null()) std::cout << ", " << fmt_fixed(100 * novelty_all_json["novelty"].get<double>(), 2) << " % (vs whole split)";
+  std::cout << "\nQED " << fmt_fixed(q.mean, 3) << " ± " << fmt_fixed(q.std, 3) << "; " << fmt_fixed(es.mean, 1) << " s/epoch; sampling "
+            << fmt_fixed(sample_seconds, 1) << " s; metrics " << fmt_fixed(metrics_seconds, 1) << " s\n";
   std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << ", generated.smi, generated_raw.smi, samples.svg\n";
   return 0;
 }
