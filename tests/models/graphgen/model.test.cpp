@@ -194,6 +194,14 @@ TEST_CASE("graphgen: sampling post-processing symmetrises, zeroes the diagonal, 
     }
     for (int d : g.degrees()) CHECK(d > 0);
   }
+  // a lower threshold keeps the pair {1,3} (mean 0.475) as well; a higher one drops {3,4} (0.65)
+  const auto lo = probabilities_to_graphs(P, false, CounterRng(1), 0.4);
+  CHECK(lo[0].n == 4);
+  CHECK(lo[0].edges == std::vector<std::pair<int, int>>{{0, 1}, {1, 2}, {2, 3}});
+  const auto hi = probabilities_to_graphs(P, false, CounterRng(1), 0.7);
+  CHECK(hi[0].n == 2);
+  CHECK(hi[0].edges == std::vector<std::pair<int, int>>{{0, 1}});
+  CHECK(probabilities_to_graphs(P, false, CounterRng(1), 0.5)[0] == gs[0]);  // default = 0.5
   // Bernoulli sampling: p = 1 always, p = 0 never
   TD Q = TD::zeros({1, 3, 3});
   Q(0, 0, 1) = Q(0, 1, 0) = 1.0;

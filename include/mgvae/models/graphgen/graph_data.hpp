@@ -150,6 +150,35 @@ inline std::vector<SmallGraph> generate_community_small(std::uint64_t seed, int 
 
 /// A padded dense batch: A [B,N,N] (0/1, zero diagonal), mask [B,N,1] (1 on real nodes),
 /// X [B,N,F] node features (F = 2: constant 1 and degree/10, independent of N_max; 0 on padding).
+/// Validation split taken out of the training graphs, for model selection without the test set:
+/// a Fisher-Yates shuffle of 0..n_train-1 with CounterRng(val_seed, 0x7A1D) (independent of the
+/// training seed, so every training seed and every configuration sees the same split); the first
+/// `val_count` shuffled indices (sorted) are the validation graphs, the rest (in their original
+/// order) the graphs trained on. val_count = 0 returns all indices as training, unshuffled.
+struct ValidationSplit {
+  std::vector<std::size_t> train, val;
+};
+inline ValidationSplit validation_split(std::size_t n_train, std::size_t val_count, std::uint64_t val_seed) {
+  if (val_count >= n_train && n_train > 0)
+    throw std::invalid_argument("validation_split: val_count must be smaller than the number of training graphs");
+  std::vector<std::size_t> perm(n_train);
+  for (std::size_t i = 0; i < n_train; ++i) perm[i] = i;
+  ValidationSplit s;
+  if (val_count == 0) {
+    s.train = perm;
+    return s;
+  }
+  CounterRng rng(val_seed, 0x7A1D);
+  for (std::size_t i = n_train; i > 1; --i) std::swap(perm[i - 1], perm[rng.next_below(i)]);
+  s.val.assign(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(val_count));
+  std::sort(s.val.begin(), s.val.end());
+  for (std::size_t i = 0, k = 0; i < n_train; ++i) {
+    if (k < s.val.size() && s.val[k] == i) ++k;
+    else s.train.push_back(i);
+  }
+  return s;
+}
+
 template <class T>
 struct GraphBatch {
   std::int64_t B = 0, N = 0;

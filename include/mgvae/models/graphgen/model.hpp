@@ -445,10 +445,12 @@ class AdamOpt {
 };
 
 /// Turns edge probabilities [S,N,N] into graphs: symmetrise (mean of the two directions),
-/// threshold at 0.5 (or Bernoulli-sample with `rng` when `bernoulli`), zero diagonal, strip
-/// isolated nodes. Graphs without edges come back with n = 0.
+/// keep a pair when its probability is > `threshold` (default 0.5; or Bernoulli-sample with `rng`
+/// when `bernoulli`, which ignores the threshold), zero diagonal, strip isolated nodes. Graphs
+/// without edges come back with n = 0.
 template <class T>
-std::vector<SmallGraph> probabilities_to_graphs(const Tensor<T>& P, bool bernoulli, const CounterRng& rng) {
+std::vector<SmallGraph> probabilities_to_graphs(const Tensor<T>& P, bool bernoulli, const CounterRng& rng,
+                                                double threshold = 0.5) {
   const std::int64_t S = P.size(0), N = P.size(1);
   const Tensor<T> c = P.contiguous();
   std::vector<SmallGraph> out;
@@ -459,7 +461,7 @@ std::vector<SmallGraph> probabilities_to_graphs(const Tensor<T>& P, bool bernoul
     for (std::int64_t u = 0; u < N; ++u)
       for (std::int64_t v = u + 1; v < N; ++v) {
         const double q = 0.5 * (static_cast<double>(p[u * N + v]) + static_cast<double>(p[v * N + u]));
-        const bool e = bernoulli ? rng.uniform(pos++) < q : q > 0.5;
+        const bool e = bernoulli ? rng.uniform(pos++) < q : q > threshold;
         a[static_cast<std::size_t>(u * N + v)] = a[static_cast<std::size_t>(v * N + u)] = e ? 1 : 0;
       }
     out.push_back(strip_isolated(from_dense(static_cast<int>(N), a)));
