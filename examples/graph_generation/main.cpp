@@ -185,15 +185,6 @@ int main(int argc, char** argv) {
   // ---- evaluation ----------------------------------------------------------------------------
   // Reported MMDs come from the project's metrics (mgvae::metrics, GraphRNN definitions); the
   // model's own implementation (graphgen/eval.hpp) is computed alongside as a cross-check.
-  auto to_metrics = [](const std::vector<SmallGraph>& gs) {
-    std::vector<mgvae::Graph> out;
-    for (const auto& g : gs) {
-      std::vector<mgvae::Graph::Edge> e;
-      for (auto [u, v] : g.edges) e.emplace_back(u, v);
-      out.push_back(mgvae::Graph::from_edges(g.n, e));
-    }
-    return out;
-  };
   double max_crosscheck_diff = 0;
   auto all_mmd = [&](const std::vector<mgvae::Graph>& ref, const std::vector<mgvae::Graph>& pred,
                      const GraphSetStats& ref_s, const GraphSetStats& pred_s) {
@@ -217,7 +208,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> vkeys{"degree", "clustering", "orbit", "degree_tv", "clustering_tv"};
   // Validation MMD: val_runs x val_samples prior samples vs the held-out training graphs. Its own
   // sampling stream (CounterRng(seed, 0x7A1E)), the same at every evaluation, and no effect on training.
-  const auto val_m = to_metrics(val);
+  const auto val_m = to_graphs(val);
   const GraphSetStats val_stats = val.empty() ? GraphSetStats{} : compute_stats(val);
   json val_history = json::array();
   auto validate = [&](int epoch_done, double thr) {
@@ -245,7 +236,7 @@ int main(int argc, char** argv) {
         }
       }
       if (nonempty.empty()) continue;
-      const auto m = all_mmd(val_m, to_metrics(nonempty), val_stats, compute_stats(nonempty));
+      const auto m = all_mmd(val_m, to_graphs(nonempty), val_stats, compute_stats(nonempty));
       for (std::size_t k = 0; k < vkeys.size(); ++k) vv[k].push_back(m[k].value);
     }
     json h = {{"epoch", epoch_done}, {"threshold", thr}, {"empty", empty},
@@ -336,7 +327,7 @@ int main(int argc, char** argv) {
   const double sec_per_epoch = epochs > 0 ? train_seconds / epochs : 0.0;
   std::cout << "training: " << fmt(train_seconds, 4) << " s (" << fmt(sec_per_epoch, 3) << " s/epoch)\n";
 
-  const auto test_m = to_metrics(test), train_m = to_metrics(train);
+  const auto test_m = to_graphs(test), train_m = to_graphs(train);
   const GraphSetStats test_stats = compute_stats(test);
   const std::vector<std::string> keys{"degree", "clustering", "orbit", "degree_tv", "clustering_tv"};
   json metrics;
@@ -417,7 +408,7 @@ int main(int argc, char** argv) {
         per_run.push_back(run);
         continue;
       }
-      const auto m = all_mmd(test_m, to_metrics(nonempty), test_stats, compute_stats(nonempty));
+      const auto m = all_mmd(test_m, to_graphs(nonempty), test_stats, compute_stats(nonempty));
       for (std::size_t k = 0; k < keys.size(); ++k) {
         vals[k].push_back(m[k].value);
         run[keys[k]] = m[k].value;

@@ -77,16 +77,7 @@ TEST_CASE("community_small: load, train 2 epochs, sample, MMD", "[graphgen][data
   CHECK(floor < 0.05);
 
   // graphgen/eval.hpp agrees with the project's metrics (mgvae::metrics) on the real graphs
-  auto conv = [](const std::vector<SmallGraph>& gs) {
-    std::vector<mgvae::Graph> out;
-    for (const auto& g : gs) {
-      std::vector<mgvae::Graph::Edge> e;
-      for (auto [u, v] : g.edges) e.emplace_back(u, v);
-      out.push_back(mgvae::Graph::from_edges(g.n, e));
-    }
-    return out;
-  };
-  const auto tm = conv(test), rm = conv(train);
+  const auto tm = to_graphs(test), rm = to_graphs(train);
   const auto rs = compute_stats(train);
   CHECK(std::abs(metrics::mmd_degree(tm, rm).value - mmd_degree(ts, rs).value) < 1e-12);
   CHECK(std::abs(metrics::mmd_clustering(tm, rm).value - mmd_clustering(ts, rs).value) < 1e-12);

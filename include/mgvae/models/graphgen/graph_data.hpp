@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mgvae/core/rng.hpp"
+#include "mgvae/graph/graph.hpp"
 #include "mgvae/tensor/tensor.hpp"
 
 namespace mgvae::graphgen {
@@ -54,6 +55,19 @@ inline SmallGraph from_dense(int n, const std::vector<std::uint8_t>& a) {
 }
 
 /// Removes isolated nodes (relabelling the rest in order). A graph without edges becomes empty (n = 0).
+/// The same graphs as the project's `mgvae::Graph` (what `mgvae::metrics` measures).
+inline std::vector<mgvae::Graph> to_graphs(const std::vector<SmallGraph>& gs) {
+  std::vector<mgvae::Graph> out;
+  out.reserve(gs.size());
+  for (const auto& g : gs) {
+    std::vector<mgvae::Graph::Edge> e;
+    e.reserve(g.edges.size());
+    for (auto [u, v] : g.edges) e.emplace_back(u, v);
+    out.push_back(mgvae::Graph::from_edges(g.n, e));
+  }
+  return out;
+}
+
 inline SmallGraph strip_isolated(const SmallGraph& g) {
   const auto d = g.degrees();
   std::vector<int> map(static_cast<std::size_t>(g.n), -1);
