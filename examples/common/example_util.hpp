@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
@@ -107,5 +108,9 @@ inline std::string default_data_dir(const std::string& sub) {
   return "../shared/data/" + sub;
 #endif
 }
+
+/// Flush std::cout after every output operation, so progress lines reach a log file or pipe as
+/// they are printed (std::cout is only line-buffered on a terminal). Call first in main().
+inline void flush_progress_output() { std::cout << std::unitbuf; }
 
 }  // namespace mgvae::examples

@@ -412,6 +412,7 @@ int run_autoregressive(const ArRunArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mgvae::examples::flush_progress_output();
   CLI::App app{"All-at-once second-order MGVAE: molecule generation on QM9 (paper Table 2)"};
   std::string data_dir = examples::default_data_dir("qm9"), out_dir = "out/molecule_generation", split = "10", prior = "learned",
               levels = "4,2,1", load, slot_sampling = "iid";

@@ -170,6 +170,7 @@ std::string parity_grid_svg(const std::vector<Panel>& panels, const std::string&
 }  // namespace
 
 int main(int argc, char** argv) try {
+  mgvae::examples::flush_progress_output();
   CLI::App app{"Unsupervised MGVAE features + MLP: QM9 property prediction (paper Table 3 top, App. D.3)"};
   std::string data_dir = data::molecule_data_dir() + "/qm9", out_dir = "out/qm9_properties", split = "10",
               targets_arg = "all", features_in, levels = "4,2,1", loss_name = "l1";

@@ -170,6 +170,7 @@ std::string parity_svg(const std::vector<double>& y, const std::vector<double>& 
 }  // namespace
 
 int main(int argc, char** argv) {
+  mgvae::examples::flush_progress_output();
   CLI::App app{"Supervised MGN regression on ZINC-12k (paper App. D.4, Table 3 bottom)"};
   std::string data_dir = data::molecule_data_dir() + "/zinc12k_bgnn", target = "auto", out_dir = "out/zinc_regression";
   std::string readout = "mean";
