@@ -108,6 +108,9 @@ int run(int argc, char** argv) {
   double lr = 0.01, w_local = 0.1, w_coarse = 0.01, w_balance = 1.0, w_kl = 1.0;
   bool no_local_grad = false;
   double hierarchy_grad = 0.0;
+  std::string balance_on = "sample";
+  double w_infomax = 0.0;
+  bool standardize_logits = false;
   app.add_option("--data", data_dir, "LINQS directory (<dir>/<prefix>.content, .cites); default ../shared/data/cora, else a generated SBM graph");
   app.add_option("--prefix", prefix, "LINQS file prefix (default: the directory's basename)");
   app.add_option("--model", model, "vgae | mgvae")->check(CLI::IsMember({"vgae", "mgvae"}));
@@ -129,6 +132,14 @@ int run(int argc, char** argv) {
   app.add_option("--w-local", w_local, "weight of the local (per-cluster) decoders");
   app.add_option("--w-coarse", w_coarse, "weight of the coarse global decoders (authors: 0.01)");
   app.add_option("--w-balance", w_balance, "weight of the balanced-cut KL");
+  app.add_option("--balance-on", balance_on,
+                 "assignment the balanced-cut KL is computed on: sample (training Gumbel sample, the paper) | argmax "
+                 "(noiseless Eq. 4 argmax = evaluation partition) | both")
+      ->check(CLI::IsMember({"sample", "argmax", "both"}));
+  app.add_option("--w-infomax", w_infomax, "weight of the infomax term KL(mean p || U) + mean_i H(p_i) per learned clustering (0 = off)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--standardize-cluster-logits", standardize_logits,
+               "column-standardise the learned clustering logits over the nodes before the tanh");
   app.add_option("--w-kl", w_kl, "weight of the Gaussian KL terms");
   app.add_option("--hierarchy-grad", hierarchy_grad, "scale of the gradient the hierarchy sends into the finest latents (1 = plain backprop)");
   app.add_flag("--no-local-grad", no_local_grad, "do not pass local-decoder gradients to the learned clustering");
@@ -170,6 +181,11 @@ int run(int argc, char** argv) {
   mcfg.w_coarse = w_coarse;
   mcfg.w_balance = w_balance;
   mcfg.w_kl = w_kl;
+  mcfg.balance_on = balance_on == "argmax" ? models::BalanceOn::Argmax
+                    : balance_on == "both" ? models::BalanceOn::Both
+                                           : models::BalanceOn::Sample;
+  mcfg.w_infomax = w_infomax;
+  mcfg.standardize_cluster_logits = standardize_logits;
   mcfg.local_grad_to_clustering = !no_local_grad;
   mcfg.hierarchy_grad = hierarchy_grad;
   if (model == "mgvae") {
@@ -320,6 +336,16 @@ int run(int argc, char** argv) {
       const auto o = mg->forward(in, models::MgvaeNoise<T>{});
       const auto& c0 = o.levels.front().clustering;
       json bal{{"seed", seed}, {"eval_argmax", balance_json(graph::cluster_balance(c0.labels, c0.k))}};
+      if (c0.probs.defined()) {  // diagnostic: balanced (Sinkhorn) argmax of the same eval logits
+        Tensor<T> logp = c0.probs.value().contiguous().clone();  // log p = logits − lse: same balanced argmax
+        for (std::int64_t i = 0; i < logp.numel(); ++i) logp.data()[i] = std::log(std::max(logp.data()[i], T(1e-30)));
+        const auto lb = models::balanced_argmax(logp);
+        std::int64_t changed = 0;
+        for (std::size_t i = 0; i < lb.size(); ++i) changed += lb[i] != c0.labels[i];
+        json jb = balance_json(graph::cluster_balance(lb, c0.k));
+        jb["nodes_changed_vs_argmax"] = changed;
+        bal["eval_balanced_argmax"] = jb;
+      }
       if (!last_train_labels.empty())
         bal["last_train_sample"] = balance_json(graph::cluster_balance(last_train_labels, c0.k));
       run["finest_balance"] = bal;
@@ -341,6 +367,8 @@ int run(int argc, char** argv) {
              {"lr", lr},              {"seeds", seeds},   {"seed_base", seed_base},
              {"threads", threads},    {"recon", recon},   {"w_local", w_local},
              {"w_coarse", w_coarse},  {"w_balance", w_balance}, {"w_kl", w_kl},
+             {"balance_on", balance_on}, {"w_infomax", w_infomax},
+             {"standardize_cluster_logits", standardize_logits},
              {"local_grad_to_clustering", !no_local_grad}, {"hierarchy_grad", hierarchy_grad}};
     json summary{{"test_auc_mean", mean_of(aucs)}, {"test_auc_std", std_of(aucs)}, {"test_ap_mean", mean_of(aps)},
                  {"test_ap_std", std_of(aps)},     {"val_auc_mean", mean_of(vals)}, {"seconds_per_epoch_mean", mean_of(spe)},
@@ -358,6 +386,7 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  mgvae::examples::flush_progress_output();
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -16,6 +16,8 @@
 ///
 /// Fixed (App. D.1): spectral or k-means labels computed once (graph/spectral.hpp), turned into a
 /// constant one-hot Π here.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -87,6 +89,104 @@ Clustering<T> straight_through_gumbel(const Var<T>& logits, const Tensor<T>& gum
   return c;
 }
 
+/// Balanced argmax of scores [n, K] (logits or log-probabilities: a per-row shift does not
+/// change the result): labels π(i) = argmax_k (s_ik + β_k), where s are the row-centred scores in
+/// units of their standard deviation σ (so ε is scale-free) and β are the column potentials of
+/// log-domain Sinkhorn iterations for the entropic transport of the rows (mass 1 each) onto K
+/// columns of mass n/K (Cuturi 2013; SwAV-style equal-size assignment). The temperature is
+/// annealed geometrically from 1 to ε over the first half of the `iters` iterations (β warm-
+/// started), then kept at ε. The result is rounded with capacities: the pairs (i, k) are taken in
+/// decreasing order of s_ik + β_k and a node goes to its first cluster with fewer than ⌈n/K⌉
+/// nodes, so no cluster exceeds ⌈n/K⌉. With converged potentials this is (close to) the balanced
+/// assignment that maximises Σ_i s_iπ(i). Row-permutation equivariant (up to exact ties).
+/// Not used in training: an evaluation-time alternative to Eq. 4 (docs/link_prediction.md).
+/// σ = 0 (every row constant) gives all ties, broken by node and cluster index.
+/// @throw std::invalid_argument if scores is not [n, K] with n, K >= 1, eps <= 0 or iters < 1.
+template <class T>
+std::vector<std::int64_t> balanced_argmax(const Tensor<T>& scores, double eps = 0.05, int iters = 400) {
+  if (!scores.defined() || scores.dim() != 2 || scores.size(0) < 1 || scores.size(1) < 1)
+    throw_invalid("balanced_argmax", "scores must be a non-empty [n, K] matrix");
+  if (!(eps > 0)) throw_invalid("balanced_argmax", "temperature eps must be > 0");
+  if (iters < 1) throw_invalid("balanced_argmax", "iters must be >= 1");
+  const Tensor<T> c = scores.contiguous();
+  const std::int64_t n = c.size(0), k = c.size(1);
+  const auto at = [k](std::int64_t i, std::int64_t j) { return static_cast<std::size_t>(i * k + j); };
+  std::vector<double> s(static_cast<std::size_t>(n * k)), u(static_cast<std::size_t>(n), 0.0), beta(static_cast<std::size_t>(k), 0.0);
+  double ss = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    double m = 0;
+    for (std::int64_t j = 0; j < k; ++j) m += static_cast<double>(c.data()[i * k + j]) / static_cast<double>(k);
+    for (std::int64_t j = 0; j < k; ++j) {
+      const double d = static_cast<double>(c.data()[i * k + j]) - m;
+      s[at(i, j)] = d;
+      ss += d * d;
+    }
+  }
+  const double sigma = std::sqrt(ss / static_cast<double>(n * k));
+  for (auto& x : s) x = sigma > 0 ? x / sigma : 0.0;
+  const double logcol = std::log(static_cast<double>(n) / static_cast<double>(k));
+  std::vector<double> buf(static_cast<std::size_t>(std::max(n, k)));
+  const auto lse = [&buf](std::int64_t m) {
+    double mx = buf[0];
+    for (std::int64_t j = 1; j < m; ++j) mx = std::max(mx, buf[static_cast<std::size_t>(j)]);
+    double t = 0;
+    for (std::int64_t j = 0; j < m; ++j) t += std::exp(buf[static_cast<std::size_t>(j)] - mx);
+    return mx + std::log(t);
+  };
+  const int anneal = std::max(1, iters / 2);
+  const double e0 = std::max(1.0, eps), decay = std::pow(eps / e0, 1.0 / anneal);
+  double e = e0;
+  for (int it = 0; it < iters; ++it) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (std::int64_t j = 0; j < k; ++j) buf[static_cast<std::size_t>(j)] = (s[at(i, j)] + beta[static_cast<std::size_t>(j)]) / e;
+      u[static_cast<std::size_t>(i)] = -lse(k);
+    }
+    for (std::int64_t j = 0; j < k; ++j) {
+      for (std::int64_t i = 0; i < n; ++i) buf[static_cast<std::size_t>(i)] = s[at(i, j)] / e + u[static_cast<std::size_t>(i)];
+      beta[static_cast<std::size_t>(j)] = e * (logcol - lse(n));
+    }
+    if (it + 1 < anneal) e *= decay;
+    else e = eps;
+  }
+  // rounding with capacities: pairs (i, j) by decreasing s_ij + β_j (ties: node, then cluster
+  // index), each node takes its first cluster that still has fewer than ⌈n/K⌉ nodes
+  const std::int64_t cap = (n + k - 1) / k;
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n * k));
+  for (std::int64_t t = 0; t < n * k; ++t) order[static_cast<std::size_t>(t)] = t;
+  std::vector<double> adj(static_cast<std::size_t>(n * k));
+  for (std::int64_t t = 0; t < n * k; ++t) adj[static_cast<std::size_t>(t)] = s[static_cast<std::size_t>(t)] + beta[static_cast<std::size_t>(t % k)];
+  std::stable_sort(order.begin(), order.end(), [&adj](std::int64_t a, std::int64_t b) {
+    return adj[static_cast<std::size_t>(a)] > adj[static_cast<std::size_t>(b)];
+  });
+  std::vector<std::int64_t> out(static_cast<std::size_t>(n), -1), size(static_cast<std::size_t>(k), 0);
+  std::int64_t left = n;
+  for (std::int64_t t : order) {
+    const std::int64_t i = t / k, j = t % k;
+    if (out[static_cast<std::size_t>(i)] >= 0 || size[static_cast<std::size_t>(j)] >= cap) continue;
+    out[static_cast<std::size_t>(i)] = j;
+    ++size[static_cast<std::size_t>(j)];
+    if (--left == 0) break;
+  }
+  return out;
+}
+
+/// Column standardisation of logits [n, K] over the nodes: (l − mean_i l) / sqrt(var_i l + eps)
+/// per cluster k (population variance). Removes the per-cluster offset shared by all nodes — the
+/// direction in which a learned argmax partition collapses (every node preferring the same
+/// cluster) — and gives every cluster's logit column the same scale. The mean and variance are
+/// over the nodes, so the map is permutation equivariant in the node index.
+/// @throw std::invalid_argument if x is not [n, K] with n >= 1 or eps <= 0.
+template <class T>
+Var<T> standardize_columns(const Var<T>& x, T eps = T(1e-5)) {
+  if (!x.defined() || x.dim() != 2 || x.size(0) < 1)
+    throw_invalid("standardize_columns", "expected a non-empty [n, K] matrix, got " +
+                                             (x.defined() ? shape_str(x.shape()) : std::string("undefined")));
+  if (!(eps > T(0))) throw_invalid("standardize_columns", "eps must be > 0");
+  const Var<T> c = sub(x, mean(x, {0}, true));
+  const Var<T> var = mean(mul(c, c), {0}, true);
+  return div(c, sqrt(add_scalar(var, eps)));
+}
+
 /// A constant clustering from fixed labels (spectral / k-means).
 template <class T>
 Clustering<T> fixed_clustering(const std::vector<std::int64_t>& labels, std::int64_t k) {
@@ -102,18 +202,23 @@ Clustering<T> fixed_clustering(const std::vector<std::int64_t>& labels, std::int
 /// the Gumbel noise dominates early: near-uniform random — hence balanced — assignments that
 /// sharpen as training proceeds; their citation script has no tanh, which on Cora collapses the
 /// initial assignment into a few clusters and makes the local decoders O(n²)).
+/// `standardize` (default false; false is bit-identical to the plain GNN): the GNN output is
+/// column-standardised over the nodes (`standardize_columns`) before the tanh, so the argmax of
+/// Eq. 4 cannot put every node into the same cluster through a shared per-cluster offset.
 template <class T>
 class LearnedClustering : public nn::Module<T> {
  public:
-  LearnedClustering(std::int64_t in, std::int64_t hidden, std::int64_t k, CounterRng& rng, bool bounded = true)
-      : k_(k), bounded_(bounded) {
+  LearnedClustering(std::int64_t in, std::int64_t hidden, std::int64_t k, CounterRng& rng, bool bounded = true,
+                    bool standardize = false)
+      : k_(k), bounded_(bounded), standardize_(standardize) {
     if (k < 1) throw_invalid("LearnedClustering", "K must be >= 1");
     l1_ = this->register_module("gc0", std::make_shared<GcnLayer<T>>(in, hidden, rng, Activation::Relu));
     l2_ = this->register_module("gc1", std::make_shared<GcnLayer<T>>(hidden, k, rng, Activation::Identity));
   }
   /// Logits p̃ [n, K].
   Var<T> logits(const Adjacency<T>& a, const NodeFeatures<T>& x) const {
-    const Var<T> l = l2_->forward(a, l1_->forward(a, x));
+    Var<T> l = l2_->forward(a, l1_->forward(a, x));
+    if (standardize_) l = standardize_columns(l);
     return bounded_ ? tanh(l) : l;
   }
   /// Π for the graph (a, x). `gumbel` undefined = Eq. 4 (evaluation).
@@ -128,7 +233,7 @@ class LearnedClustering : public nn::Module<T> {
 
  private:
   std::int64_t k_;
-  bool bounded_;
+  bool bounded_, standardize_;
   std::shared_ptr<GcnLayer<T>> l1_, l2_;
 };
 

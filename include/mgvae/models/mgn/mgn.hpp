@@ -61,11 +61,13 @@ template <class T>
 class MgnLevel : public nn::Module<T> {
  public:
   MgnLevel(std::int64_t latent_in, std::int64_t k, const std::vector<std::int64_t>& hidden, std::int64_t latent_out,
-           ClusteringKind kind, std::int64_t cluster_hidden, CounterRng& rng, bool bounded_logits = true)
+           ClusteringKind kind, std::int64_t cluster_hidden, CounterRng& rng, bool bounded_logits = true,
+           bool standardize_logits = false)
       : k_(k), kind_(kind) {
     if (kind == ClusteringKind::Learned)
       cluster_ = this->register_module("cluster",
-                                       std::make_shared<LearnedClustering<T>>(latent_in, cluster_hidden, k, rng, bounded_logits));
+                                       std::make_shared<LearnedClustering<T>>(latent_in, cluster_hidden, k, rng, bounded_logits,
+                                                                             standardize_logits));
     encoder_ = this->register_module("encoder", std::make_shared<GcnGaussianEncoder<T>>(latent_in, hidden, latent_out, rng));
   }
   std::int64_t k() const { return k_; }

@@ -28,9 +28,18 @@ struct MgvaeConfig {
   ClusteringKind clustering = ClusteringKind::Learned;
   std::int64_t cluster_hidden = 32;
   bool bounded_cluster_logits = true;    ///< tanh on the clustering logits (see clustering.hpp)
+  /// Column-standardise the clustering GNN's output over the nodes before the tanh
+  /// (clustering.hpp `standardize_columns`; first-order model only). Default off.
+  bool standardize_cluster_logits = false;
   double tau = 1.0;                      ///< Gumbel-softmax temperature
   ClusterPooling pooling = ClusterPooling::SumL2;
   double w_local = 0.1, w_coarse = 0.01, w_kl = 1.0, w_balance = 1.0;
+  /// First-order model only (mgvae.hpp): the assignment whose cluster sizes the balanced-cut KL
+  /// (weight w_balance) is computed on — the training Gumbel sample (the paper; default), the
+  /// noiseless argmax of Eq. 4 (the evaluation partition), or both (sum) — and the weight of the
+  /// extra infomax term KL(p̄ ‖ U) + mean_i H(p_i) of every learned clustering (elbo.hpp; 0 = off).
+  BalanceOn balance_on = BalanceOn::Sample;
+  double w_infomax = 0.0;
   bool local_grad_to_clustering = true;
   /// Scale of the gradient that the hierarchy (clustering, pooling and everything above the
   /// finest level) sends back into the finest latents Z_0. 1 = plain backpropagation (the

@@ -14,7 +14,9 @@
 ///   recon_local[s]    w_local · local decoders of the clusters of G_s (intra-cluster pairs only)
 ///   recon_coarse[s]   w_coarse · global decoder of G_s for s ≥ 1 (MSE to A_s / max A_s)
 ///   kl[s]             w_kl · KL(q(Z_s) ‖ N(0, I)) for every level s = 0 … L+1
-///   balance[s]        w_balance · KL(P_s ‖ U_{K_s}) (learned clustering only; logged for fixed)
+///   balance[s]        w_balance · KL(P_s ‖ U_{K_s}) (learned clustering only; logged for fixed);
+///                     P_s from the Gumbel sample (default), the Eq. 4 argmax, or both (cfg.balance_on)
+///   infomax[s]        w_infomax · (KL(p̄_s ‖ U) + mean_i H(p_i)) (learned only; only if w_infomax > 0)
 /// Evaluation (`noise` empty): z = μ at every level and Π_s = argmax (Eq. 4). Link prediction
 /// scores are ⟨μ_u, μ_v⟩ of the finest level.
 ///
@@ -53,7 +55,7 @@ class Mgvae : public nn::Module<T> {
       levels_.push_back(this->register_module(
           "level" + std::to_string(s),
           std::make_shared<MgnLevel<T>>(cfg.latent, sizes_[s], cfg.hidden, cfg.latent, cfg.clustering, cfg.cluster_hidden, rng,
-                                        cfg.bounded_cluster_logits)));
+                                        cfg.bounded_cluster_logits, cfg.standardize_cluster_logits)));
   }
 
   const MgvaeConfig& config() const { return cfg_; }
@@ -154,8 +156,17 @@ class Mgvae : public nn::Module<T> {
       t.add("kl[" + std::to_string(s + 1) + "]",
             mul_scalar(kl_standard_normal(lv.latent.mu, lv.latent.logstd), static_cast<T>(cfg_.w_kl)));
       if (lv.clustering.k > 1) {
-        const Var<T> b = balanced_cut_kl(lv.clustering);
-        t.add("balance" + idx, lv.clustering.probs.defined() ? mul_scalar(b, static_cast<T>(cfg_.w_balance)) : b);
+        const bool learned = lv.clustering.probs.defined();
+        Var<T> b;
+        if (!learned || cfg_.balance_on == BalanceOn::Sample)
+          b = balanced_cut_kl(lv.clustering);
+        else if (cfg_.balance_on == BalanceOn::Argmax)
+          b = balanced_cut_kl_argmax(lv.clustering);
+        else
+          b = add(balanced_cut_kl(lv.clustering), balanced_cut_kl_argmax(lv.clustering));
+        t.add("balance" + idx, learned ? mul_scalar(b, static_cast<T>(cfg_.w_balance)) : b);
+        if (learned && cfg_.w_infomax > 0)
+          t.add("infomax" + idx, mul_scalar(infomax_balance(lv.clustering.probs), static_cast<T>(cfg_.w_infomax)));
       }
     }
     return t;
