@@ -32,6 +32,7 @@
 #include "mgvae/graph/graph.hpp"
 #include "mgvae/metrics/mmd.hpp"
 #include "mgvae/models/graphgen/graphgen.hpp"
+#include "mgvae/nn/optim.hpp"
 #include "../common/example_util.hpp"
 
 using namespace mgvae;
@@ -53,13 +54,18 @@ json mmd_json(const MmdValue& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mgvae::examples::flush_progress_output();
   CLI::App app{"MGVAE general graph generation (Community-small, paper App. D.5)"};
   std::string data_dir = examples::default_data_dir("community_small"), out_dir = "out/graph_generation", protocol = "both";
   // Defaults chosen on the validation split (docs/results.md, "Model selection on a validation split"):
-  // 2000 epochs and threshold 0.4; everything else as in the paper / the first implementation.
+  // 2000 epochs and threshold 0.4; gradient-norm clipping at 50 (second sweep, "Learned equivariant prior and
+  // gradient clipping"); everything else as in the paper / the first implementation.
   int epochs = 2000, batch = 20, layers = 10, latent = 16, hidden = 64, dec_hidden = 256, levels = 2, runs = 15,
-      samples = 1024, threads = 1, log_every = 10, val_count = 0, val_runs = 3, val_samples = 512, val_every = 0;
-  double lr = 1e-3, pos_weight = 1.0, beta = 1.0, lambda_rec = 1.0, lambda_bal = 1.0, tau = 1.0, threshold = 0.4;
+      samples = 1024, threads = 1, log_every = 10, val_count = 0, val_runs = 3, val_samples = 512, val_every = 0,
+      slots = 16;
+  double lr = 1e-3, pos_weight = 1.0, beta = 1.0, lambda_rec = 1.0, lambda_bal = 1.0, tau = 1.0, threshold = 0.4,
+         clip = 50.0;
+  std::string prior = "standard";
   std::vector<double> val_thresholds;
   std::uint64_t seed = 1, val_seed = 0;
   bool bernoulli = false;
@@ -78,6 +84,12 @@ int main(int argc, char** argv) {
   app.add_option("--lambda-rec", lambda_rec, "weight of the coarse-level reconstruction MSE");
   app.add_option("--lambda-bal", lambda_bal, "weight of the balanced-cut KL");
   app.add_option("--tau", tau, "Gumbel-softmax temperature")->check(CLI::PositiveNumber);
+  app.add_option("--prior", prior,
+                 "prior of the finest latents: standard (N(0, I)) or learned (equivariant, free matching; paper App. C)")
+      ->check(CLI::IsMember({"standard", "learned"}));
+  app.add_option("--slots", slots, "slots M of the learned prior")->check(CLI::PositiveNumber);
+  app.add_option("--clip", clip, "clip the global gradient norm to this value before each step (0 = off; 50 chosen on validation)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "seed (parameters, noise, shuffling, sampling)");
   app.add_option("--runs", runs, "independent sampling runs")->check(CLI::PositiveNumber);
   app.add_option("--samples", samples, "generated graphs per run for the paper protocol (paper: 1024)")
@@ -175,12 +187,34 @@ int main(int argc, char** argv) {
   cfg.lambda_rec = lambda_rec;
   cfg.lambda_bal = lambda_bal;
   cfg.seed = seed;
+  cfg.prior = prior == "learned" ? PriorKind::Learned : PriorKind::Standard;
+  cfg.prior_slots = slots;
   GraphGenModel<float> model(cfg);
   AdamOpt<float> opt(model.parameters(), lr);
   std::cout << "model: " << model.num_parameters() << " parameters, " << layers << " MP layers, d_z " << latent
             << ", coarse levels with K =";
   for (int k : model.cluster_counts()) std::cout << ' ' << k;
   std::cout << "\n";
+
+  // Learned prior: sampling draws the node count from the trained-on graphs' sizes and the slots
+  // i.i.d. from their usage (filled after training); the standard prior ignores both.
+  std::vector<double> slot_probs, size_probs;
+  if (cfg.prior == PriorKind::Learned) {
+    size_probs.assign(static_cast<std::size_t>(n_max + 1), 0.0);
+    for (const auto& g : train) size_probs[static_cast<std::size_t>(g.n)] += 1.0;
+  }
+  // slot usage = free matches of the trained-on graphs' posterior means (no noise) under the current model
+  auto refresh_slot_probs = [&]() {
+    if (cfg.prior != PriorKind::Learned) return;
+    slot_probs.assign(static_cast<std::size_t>(slots), 0.0);
+    for (std::size_t s0 = 0; s0 < train.size(); s0 += 20) {
+      ArenaScope scope;
+      std::vector<const SmallGraph*> bg;
+      for (std::size_t k = s0; k < std::min(train.size(), s0 + 20); ++k) bg.push_back(&train[k]);
+      for (const auto& m : model.match_slots(make_batch<float>(bg, n_max)))
+        for (auto j : m) slot_probs[static_cast<std::size_t>(j)] += 1.0;
+    }
+  };
 
   // ---- evaluation ----------------------------------------------------------------------------
   // Reported MMDs come from the project's metrics (mgvae::metrics, GraphRNN definitions); the
@@ -222,7 +256,7 @@ int main(int argc, char** argv) {
       for (int s0 = 0; s0 < val_samples; s0 += 256) {
         ArenaScope scope;
         const int cnt = std::min(256, val_samples - s0);
-        const auto P = model.sample_probabilities(cnt, srng.split(static_cast<std::uint64_t>(s0)));
+        const auto P = model.sample_probabilities(cnt, srng.split(static_cast<std::uint64_t>(s0)), slot_probs, size_probs);
         for (auto& g :
              probabilities_to_graphs(P, bernoulli, srng.split(1u << 20).split(static_cast<std::uint64_t>(s0)), thr)) {
           if (g.n == 0) {
@@ -260,12 +294,14 @@ int main(int argc, char** argv) {
   const auto t_train0 = Clock::now();
   double val_seconds = 0;  // intermediate validations, excluded from the training time
   json history = json::array();
+  long long clipped_total = 0, steps_total = 0;
   const int nlev = static_cast<int>(model.cluster_counts().size());
   for (int ep = 0; ep < epochs; ++ep) {
     const auto t0 = Clock::now();
     CounterRng shuf = rng.split(static_cast<std::uint64_t>(ep) * 2);
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
-    double L = 0, bce = 0, klf = 0, gn = 0;
+    double L = 0, bce = 0, klf = 0, gn = 0, gmax = 0;
+    int clipped = 0;
     std::vector<double> klc(static_cast<std::size_t>(nlev), 0), rec(static_cast<std::size_t>(nlev), 0),
         bal(static_cast<std::size_t>(nlev), 0);
     int steps = 0;
@@ -283,7 +319,16 @@ int main(int argc, char** argv) {
       }
       opt.zero_grad();
       backward(o.loss);
-      gn += opt.step();
+      double g_norm = 0;  // before clipping
+      if (clip > 0) {
+        g_norm = static_cast<double>(nn::clip_grad_norm(model.parameters(), static_cast<float>(clip)));
+        if (g_norm > clip) ++clipped;
+        opt.step();
+      } else {
+        g_norm = opt.step();
+      }
+      gn += g_norm;
+      gmax = std::max(gmax, g_norm);
       L += o.loss.item();
       bce += o.bce.item();
       klf += o.kl_fine.item();
@@ -294,6 +339,8 @@ int main(int argc, char** argv) {
       }
       ++steps;
     }
+    clipped_total += clipped;
+    steps_total += steps;
     const double sec = seconds_since(t0);
     const double elapsed = seconds_since(t_train0);
     const double inv = 1.0 / std::max(steps, 1);
@@ -304,16 +351,20 @@ int main(int argc, char** argv) {
         std::cout << "  [K=" << model.cluster_counts()[static_cast<std::size_t>(l)] << " kl "
                   << fmt(klc[static_cast<std::size_t>(l)] * inv, 3) << " rec " << fmt(rec[static_cast<std::size_t>(l)] * inv, 3)
                   << " bal " << fmt(bal[static_cast<std::size_t>(l)] * inv, 3) << "]";
-      std::cout << "  |g| " << fmt(gn * inv, 3) << "  " << fmt(sec, 3) << " s/epoch  ETA "
+      std::cout << "  |g| " << fmt(gn * inv, 3) << " (max " << fmt(gmax, 3) << ")";
+      if (clip > 0) std::cout << "  clipped " << clipped << "/" << steps;
+      std::cout << "  " << fmt(sec, 3) << " s/epoch  ETA "
                 << fmt(elapsed / (ep + 1) * (epochs - ep - 1), 3) << " s" << std::endl;
     }
     if (!val.empty() && val_every > 0 && (ep + 1) % val_every == 0 && ep + 1 != epochs) {
       const auto tv0 = Clock::now();
+      refresh_slot_probs();
       val_history.push_back(validate(ep + 1, threshold));
       val_seconds += seconds_since(tv0);
     }
     if (ep % log_every != 0 && ep + 1 != epochs) continue;  // history at the logged epochs only
-    json h = {{"epoch", ep + 1}, {"loss", L * inv}, {"bce", bce * inv}, {"kl_fine", klf * inv}, {"seconds", sec}};
+    json h = {{"epoch", ep + 1}, {"loss", L * inv}, {"bce", bce * inv}, {"kl_fine", klf * inv}, {"seconds", sec},
+             {"grad_norm_mean", gn * inv}, {"grad_norm_max", gmax}, {"clipped_steps", clipped}};
     h["kl_coarse"] = klc;
     h["rec_coarse"] = rec;
     h["balanced_cut_kl"] = bal;
@@ -326,6 +377,12 @@ int main(int argc, char** argv) {
       seconds_since(t_train0) - val_seconds;
   const double sec_per_epoch = epochs > 0 ? train_seconds / epochs : 0.0;
   std::cout << "training: " << fmt(train_seconds, 4) << " s (" << fmt(sec_per_epoch, 3) << " s/epoch)\n";
+  refresh_slot_probs();
+  if (cfg.prior == PriorKind::Learned) {
+    int used = 0;
+    for (double v : slot_probs) used += v > 0 ? 1 : 0;
+    std::cout << "learned prior: " << used << " of " << slots << " slots used by the training graphs\n";
+  }
 
   const auto test_m = to_graphs(test), train_m = to_graphs(train);
   const GraphSetStats test_stats = compute_stats(test);
@@ -384,7 +441,7 @@ int main(int argc, char** argv) {
       for (int s0 = 0; s0 < S; s0 += 256) {  // decode in chunks
         ArenaScope scope;
         const int cnt = std::min(256, S - s0);
-        const auto P = model.sample_probabilities(cnt, srng.split(static_cast<std::uint64_t>(s0)));
+        const auto P = model.sample_probabilities(cnt, srng.split(static_cast<std::uint64_t>(s0)), slot_probs, size_probs);
         auto gs =
             probabilities_to_graphs(P, bernoulli, srng.split(1u << 20).split(static_cast<std::uint64_t>(s0)), threshold);
         for (auto& g : gs) gen.push_back(std::move(g));
@@ -449,7 +506,17 @@ int main(int argc, char** argv) {
                {"levels", levels},         {"clusters", model.cluster_counts()},             {"pos_weight", pos_weight},
                {"beta", beta},             {"lambda_rec", lambda_rec},                       {"lambda_bal", lambda_bal},
                {"tau", tau},               {"seed", seed},       {"bernoulli", bernoulli},   {"threshold", threshold},   {"threads", threads},
-               {"parameters", model.num_parameters()}, {"val_count", val_count},      {"val_seed", val_seed}};
+               {"parameters", model.num_parameters()}, {"val_count", val_count},      {"val_seed", val_seed},
+               {"prior", prior},           {"clip", clip},       {"clipped_steps", clipped_total}, {"steps", steps_total}};
+  if (cfg.prior == PriorKind::Learned) {
+    conf["slots"] = slots;
+    conf["jitter"] = cfg.jitter;
+    conf["slot_usage"] = slot_probs;
+    conf["size_probs"] = size_probs;
+    conf["prior_sampling"] =
+        "node count n from the sizes of the graphs trained on (size_probs[n]), slots i.i.d. from slot_usage (free "
+        "matches of their posterior means after training), padding slots N(0, 1)";
+  }
   metrics["config"] = conf;
   metrics["mmd_crosscheck_max_abs_diff"] = max_crosscheck_diff;
   std::cout << "MMD cross-check (mgvae::metrics vs graphgen/eval.hpp): max |diff| " << max_crosscheck_diff << "\n";

@@ -6,6 +6,7 @@
 
 #include "mgvae/autodiff/gradcheck.hpp"
 #include "mgvae/models/graphgen/model.hpp"
+#include "models/graphgen/fixtures.hpp"
 #include "support/catch.hpp"
 
 using namespace mgvae;
@@ -15,24 +16,9 @@ using VD = Var<double>;
 
 namespace {
 
-SmallGraph test_graph() {  // 7 nodes: a triangle and a 4-cycle joined by one edge
-  SmallGraph g;
-  g.n = 7;
-  g.edges = {{0, 1}, {0, 2}, {1, 2}, {2, 3}, {3, 4}, {3, 6}, {4, 5}, {5, 6}};
-  return g;
-}
+SmallGraph test_graph() { return graphgen::testing::seven_node_graph(); }
 
-ModelConfig small_config(std::int64_t n_max) {
-  ModelConfig c;
-  c.n_max = n_max;
-  c.hidden = 5;
-  c.latent = 3;
-  c.layers = 3;
-  c.levels = 2;
-  c.dec_hidden = 6;
-  c.seed = 7;
-  return c;
-}
+using graphgen::testing::small_config;
 
 /// Rows [0, n) of a [1, R, C] tensor as a vector (row-major).
 std::vector<double> rows(const TD& t, std::int64_t n) {
@@ -109,25 +95,11 @@ TEST_CASE("graphgen: encoder and clustering are permutation-equivariant on the r
   const std::int64_t N = 9;  // two padding slots
   GraphGenModel<double> model(small_config(N));
   const std::vector<int> sigma{4, 0, 6, 2, 5, 1, 3};  // node u of G becomes node sigma[u]
-  SmallGraph h;
-  h.n = g.n;
-  for (auto [u, v] : g.edges) {
-    int a = sigma[static_cast<std::size_t>(u)], b = sigma[static_cast<std::size_t>(v)];
-    h.edges.emplace_back(std::min(a, b), std::max(a, b));
-  }
-  std::sort(h.edges.begin(), h.edges.end());
+  const SmallGraph h = graphgen::testing::relabel(g, sigma);
   const auto bg = make_batch<double>(std::vector<SmallGraph>{g}, N);
   const auto bh = make_batch<double>(std::vector<SmallGraph>{h}, N);
   const auto ng = model.draw_noise(CounterRng(11), 1);
-  auto nh = ng;
-  nh.eps_fine = ng.eps_fine.clone();
-  nh.gumbel[0] = ng.gumbel[0].clone();
-  for (int u = 0; u < g.n; ++u) {  // permute the noise with the nodes
-    for (std::int64_t k = 0; k < ng.eps_fine.size(2); ++k)
-      nh.eps_fine(0, sigma[static_cast<std::size_t>(u)], k) = ng.eps_fine(0, u, k);
-    for (std::int64_t k = 0; k < ng.gumbel[0].size(2); ++k)
-      nh.gumbel[0](0, sigma[static_cast<std::size_t>(u)], k) = ng.gumbel[0](0, u, k);
-  }
+  const auto nh = graphgen::testing::permute_noise(ng, sigma);  // the noise moves with the nodes
   const auto og = model.forward(bg, ng);
   const auto oh = model.forward(bh, nh);
   Tape::local().clear();

@@ -17,21 +17,34 @@
 /// Every sum over nodes is masked: padding nodes never enter the encoder, the clustering, the
 /// cluster sizes, the KL or the coarse losses. The fine BCE deliberately covers all N_max×N_max
 /// off-diagonal slots: the empty rows of the padding are how the decoder learns graph size.
+///
+/// Prior over the finest latents (`ModelConfig::prior`): Standard, N(0, I) on every slot; or Learned
+/// (paper App. C, free matching, models/equivariant_prior.hpp): M slot means μ̂ [M, d_z] and per channel
+/// L̂_c = a_c I + (b_c / n) 11ᵀ over the n real nodes; every real node is matched to its nearest slot
+/// (by its posterior mean), and KL_fine = Σ_graphs Σ_c KL(N(μ_{·c}, diag σ²_{·c} + εI) ‖ N(μ̂_{π,c},
+/// L̂_c L̂_cᵀ + εI)) / B. Padding slots keep N(0, I) noise in both cases (training and sampling).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "mgvae/autodiff/tape.hpp"
 #include "mgvae/autodiff/var.hpp"
+#include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
+#include "mgvae/models/equivariant_prior.hpp"
 #include "mgvae/models/graphgen/graph_data.hpp"
 #include "mgvae/models/graphgen/ops.hpp"
 #include "mgvae/ops/elementwise.hpp"
 #include "mgvae/ops/matmul.hpp"
 #include "mgvae/ops/reduce.hpp"
+#include "mgvae/ops/shape.hpp"
 
 namespace mgvae::graphgen {
+
+using models::PriorKind;  ///< Standard (N(0, I)) or Learned (App. C), see models/equivariant_prior.hpp
 
 struct ModelConfig {
   std::int64_t n_max = 20;       ///< padded node count
@@ -48,6 +61,9 @@ struct ModelConfig {
   double lambda_rec = 1.0;       ///< weight of the coarse reconstruction MSE
   double lambda_bal = 1.0;       ///< weight of the balanced-cut KL
   std::uint64_t seed = 1;        ///< parameter initialisation
+  PriorKind prior = PriorKind::Standard;  ///< prior of the finest latents
+  std::int64_t prior_slots = 16;  ///< M, learned prior only
+  double jitter = 1e-4;           ///< ε added to both covariances of the learned-prior KL (paper App. C)
 };
 
 /// Affine map x W + b on the last axis (x is 2-D or 3-D).
@@ -89,6 +105,7 @@ struct LevelOut {
 template <class T>
 struct ForwardOut {
   Var<T> loss, bce, kl_fine;
+  std::vector<std::vector<std::int64_t>> prior_match;  ///< learned prior: slot of each real node, per graph
   Var<T> mu, logvar, z;  ///< finest level [B,N,d_z]
   Var<T> adj_logits;     ///< [B,N,N], symmetric
   std::vector<LevelOut<T>> levels;
@@ -97,7 +114,16 @@ struct ForwardOut {
 template <class T>
 class GraphGenModel {
  public:
+  /// @throw std::invalid_argument (naming the field) for a non-positive size, tau or slot count, or jitter < 0.
   explicit GraphGenModel(const ModelConfig& c) : cfg_(c) {
+    constexpr const char* fn = "GraphGenModel";
+    check_arg(c.n_max >= 1, fn, "n_max", "must be >= 1");
+    check_arg(c.hidden >= 1 && c.latent >= 1 && c.dec_hidden >= 1, fn, "hidden/latent/dec_hidden", "must be >= 1");
+    check_arg(c.layers >= 0 && c.levels >= 0 && c.coarse_layers >= 1, fn, "layers",
+              "must be >= 0 (coarse_layers >= 1)");
+    check_arg(c.tau > 0, fn, "tau", "must be > 0");
+    check_arg(c.prior_slots >= 1, fn, "prior_slots", "must be >= 1");
+    check_arg(c.jitter >= 0, fn, "jitter", "must be >= 0");
     CounterRng root(c.seed, 0x6767);
     std::uint64_t k = 0;
     auto next = [&]() { return root.split(k++); };
@@ -128,6 +154,15 @@ class GraphGenModel {
       cl.lv = Dense<T>(H * c.coarse_layers, dz, next(), params_);
       cl.dec = Dense<T>(dz, H, next(), params_);
       coarse_.push_back(std::move(cl));
+    }
+    if (c.prior == PriorKind::Learned) {  // after all other parameters: their initialisation is unchanged
+      HeapScope heap;
+      prior_.mu = Var<T>(Tensor<T>::randn({c.prior_slots, dz}, next()), true);
+      prior_.a = Var<T>(Tensor<T>::ones({dz}), true);
+      prior_.b = Var<T>(Tensor<T>::zeros({dz}), true);
+      params_.push_back(prior_.mu);
+      params_.push_back(prior_.a);
+      params_.push_back(prior_.b);
     }
   }
 
@@ -160,6 +195,11 @@ class GraphGenModel {
       add(c.mu);
       add(c.lv);
       add(c.dec);
+    }
+    if (cfg_.prior == PriorKind::Learned) {
+      slots.push_back(&prior_.mu);
+      slots.push_back(&prior_.a);
+      slots.push_back(&prior_.b);
     }
     if (ps.size() != slots.size()) throw_invalid("GraphGenModel::set_parameters", "wrong number of parameters");
     for (std::size_t i = 0; i < ps.size(); ++i) {
@@ -235,7 +275,8 @@ class GraphGenModel {
     const Var<T> zr = mul(add(mu, mul(exp(mul_scalar(lv, T(0.5))), eps)), m);  // real nodes
     Tensor<T> inv_m = detail::map(b.mask, [](T v) { return T(1) - v; });
     out.z = add(zr, mul(constant(inv_m), eps));  // padding: prior noise
-    out.kl_fine = kl_normal(mu, lv, b.mask, Bf);
+    out.kl_fine = cfg_.prior == PriorKind::Learned ? kl_learned(mu, lv, b, Bf, &out.prior_match)
+                                                   : kl_normal(mu, lv, b.mask, Bf);
 
     out.adj_logits = decode(out.z);
     const std::int64_t N = cfg_.n_max;
@@ -329,12 +370,64 @@ class GraphGenModel {
     return out;
   }
 
-  /// Edge probabilities [S,N,N] for S latent draws z ~ N(0, I).
-  Tensor<T> sample_probabilities(std::int64_t S, const CounterRng& rng) const {
+  /// S latent draws z [S,N,d_z] from the prior. Standard: z ~ N(0, I) (the two lists are ignored).
+  /// Learned: per draw, a node count n ~ `size_probs` (entry k = weight of n = k, k = 0..N_max; empty:
+  /// n = N_max), slots 0..n−1 from the learned prior with slots drawn i.i.d. from `slot_probs` (e.g. the
+  /// slot usage on the training graphs; empty: uniform), slots n..N_max−1 ~ N(0, 1) (padding, as in
+  /// training). @throw std::invalid_argument for lists of the wrong size or without a positive entry.
+  Tensor<T> sample_latent(std::int64_t S, const CounterRng& rng, const std::vector<double>& slot_probs = {},
+                          const std::vector<double>& size_probs = {}) const {
+    constexpr const char* fn = "GraphGenModel::sample_latent";
+    const std::int64_t N = cfg_.n_max, d = cfg_.latent;
+    if (cfg_.prior == PriorKind::Standard) return Tensor<T>::randn({S, N, d}, rng);
+    const models::Categorical slot_dist(slot_probs, cfg_.prior_slots, fn, "slot_probs");
+    std::vector<double> sp = size_probs;
+    if (sp.empty()) {
+      sp.assign(static_cast<std::size_t>(N + 1), 0.0);
+      sp.back() = 1.0;
+    }
+    const models::Categorical size_dist(sp, N + 1, fn, "size_probs");
+    const CounterRng r1 = rng.split(1), r2 = rng.split(2), r3 = rng.split(3), rn = rng.split(4), rp = rng.split(5);
+    const Tensor<T> mu = prior_.mu.value().contiguous(), a = prior_.a.value().contiguous(),
+                    bb = prior_.b.value().contiguous();
+    Tensor<T> z({S, N, d});
+    for (std::int64_t s = 0; s < S; ++s) {
+      const std::int64_t n = size_dist.draw(rn.uniform(static_cast<std::uint64_t>(s)));
+      T* zs = z.data() + s * N * d;
+      models::sample_learned_prior_graph(zs, n, s * N, mu, a, bb, cfg_.jitter, 1.0, r1, r2, r3, slot_dist);
+      for (std::int64_t k = n * d; k < N * d; ++k)
+        zs[k] = static_cast<T>(rp.normal(static_cast<std::uint64_t>(s * N * d + k)));
+    }
+    return z;
+  }
+
+  /// Edge probabilities [S,N,N] for S latent draws from the prior (sample_latent, same arguments).
+  Tensor<T> sample_probabilities(std::int64_t S, const CounterRng& rng, const std::vector<double>& slot_probs = {},
+                                 const std::vector<double>& size_probs = {}) const {
     NoGradGuard ng;
-    Var<T> z = constant(Tensor<T>::randn({S, cfg_.n_max, cfg_.latent}, rng));
+    Var<T> z = constant(sample_latent(S, rng, slot_probs, size_probs));
     return sigmoid(decode(z)).value();
   }
+
+  /// Learned prior: the slot free-matched to each real node's posterior mean μ (no noise, no
+  /// gradient), per graph of the batch. @throw std::logic_error with the standard prior.
+  std::vector<std::vector<std::int64_t>> match_slots(const GraphBatch<T>& b) const {
+    if (cfg_.prior != PriorKind::Learned) throw std::logic_error("GraphGenModel::match_slots: the prior is not learned");
+    NoGradGuard ng;
+    const Tensor<T> mu = encode(b).first.value().contiguous(), muh = prior_.mu.value().contiguous();
+    const std::int64_t N = cfg_.n_max, d = cfg_.latent;
+    std::vector<std::vector<std::int64_t>> out;
+    for (std::int64_t g = 0; g < b.B; ++g) {
+      const std::int64_t n = b.n[static_cast<std::size_t>(g)];
+      Tensor<T> mg({n, d});
+      for (std::int64_t k = 0; k < n * d; ++k) mg.data()[k] = mu.data()[g * N * d + k];
+      out.push_back(free_matching(mg, muh));
+    }
+    return out;
+  }
+
+  /// The learned prior's parameters (undefined Vars with the standard prior).
+  const models::EquivariantPriorParams<T>& prior() const { return prior_; }
 
  private:
   struct Coarse {
@@ -385,6 +478,31 @@ class GraphGenModel {
         for (std::int64_t c = 0; c < K; ++c) o(i, a, c) = m.data()[i * K + a] * m.data()[i * K + c];
     return o;
   }
+  /// Σ_graphs KL(q ‖ free-matched learned prior) / B over the real nodes of each graph; the posterior
+  /// factor per channel is diag(σ) (σ = exp(logvar / 2)). Slots of every graph go to `match`.
+  Var<T> kl_learned(const Var<T>& mu, const Var<T>& lv, const GraphBatch<T>& b, T Bf,
+                    std::vector<std::vector<std::int64_t>>* match) const {
+    const std::int64_t d = cfg_.latent;
+    Var<T> total;
+    for (std::int64_t g = 0; g < b.B; ++g) {
+      const std::int64_t n = b.n[static_cast<std::size_t>(g)];
+      std::vector<std::int64_t> pi;
+      if (n == 0) {
+        if (match) match->push_back(pi);
+        continue;
+      }
+      const Var<T> mu_g = reshape(slice(slice(mu, 0, g, g + 1), 1, 0, n), Shape{n, d});
+      const Var<T> sd = exp(mul_scalar(reshape(slice(slice(lv, 0, g, g + 1), 1, 0, n), Shape{n, d}), T(0.5)));
+      Tensor<T> eye = Tensor<T>::zeros({1, n, n});
+      for (std::int64_t i = 0; i < n; ++i) eye.data()[i * n + i] = T(1);
+      const Var<T> L = mul(reshape(transpose(sd, 0, 1), Shape{d, n, 1}), constant(eye));  // [d,n,n] = diag(σ_·c)
+      const Var<T> kl = models::learned_prior_kl(mu_g, L, prior_, static_cast<T>(cfg_.jitter), &pi);
+      if (match) match->push_back(pi);
+      total = total.defined() ? add(total, kl) : kl;
+    }
+    if (!total.defined()) return constant(Tensor<T>::scalar(T(0)));
+    return mul_scalar(total, T(1) / Bf);
+  }
   /// 0.5 Σ_masked (μ² + σ² − 1 − log σ²) / B, with σ² = exp(logvar) (the correct variance).
   static Var<T> kl_normal(const Var<T>& mu, const Var<T>& lv, const Tensor<T>& mask, T Bf) {
     Var<T> t = sub(add(mul(mu, mu), exp(lv)), add_scalar(lv, T(1)));
@@ -396,6 +514,7 @@ class GraphGenModel {
   Dense<T> in_, read_, mu_, lv_, dec1_, dec2_, dec3_;
   std::vector<Dense<T>> mp_;
   std::vector<Coarse> coarse_;
+  models::EquivariantPriorParams<T> prior_;
 };
 
 /// Adam (Kingma & Ba) over a parameter list; state lives on the heap.

@@ -44,6 +44,7 @@
 #include "mgvae/autodiff/var.hpp"
 #include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
+#include "mgvae/models/equivariant_prior.hpp"
 #include "mgvae/models/mgn/second_order.hpp"
 #include "mgvae/models/molgen/graph.hpp"
 #include "mgvae/models/molgen/layers.hpp"
@@ -63,7 +64,7 @@
 
 namespace mgvae::molgen {
 
-enum class PriorKind { Standard, Learned };
+using models::PriorKind;  ///< Standard or Learned (models/equivariant_prior.hpp)
 /// p(G | Z): the second-order all-at-once decoder (MolDecoder, S_n-equivariant) or the MLP ablation
 /// (MlpDecoder, not equivariant, graphs of at most `max_atoms` atoms).
 enum class DecoderKind { AllAtOnce, Mlp };
@@ -221,9 +222,9 @@ class MolGenModel : public nn::Module<T> {
       for (std::int64_t k = 0; k < w.numel(); ++k) w.value().data()[k] *= static_cast<T>(c.chol_init_scale);
     }
     if (c.prior == PriorKind::Learned) {
-      prior_mu_ = this->register_parameter("prior_mu", Tensor<T>::randn(Shape{c.prior_slots, d}, CounterRng(c.seed, 77)));
-      prior_a_ = this->register_parameter("prior_a", Tensor<T>::ones(Shape{d}));
-      prior_b_ = this->register_parameter("prior_b", Tensor<T>::zeros(Shape{d}));
+      prior_.mu = this->register_parameter("prior_mu", Tensor<T>::randn(Shape{c.prior_slots, d}, CounterRng(c.seed, 77)));
+      prior_.a = this->register_parameter("prior_a", Tensor<T>::ones(Shape{d}));
+      prior_.b = this->register_parameter("prior_b", Tensor<T>::zeros(Shape{d}));
     }
   }
   MolGenModel(const MolGenModel&) = delete;
@@ -409,50 +410,24 @@ class MolGenModel : public nn::Module<T> {
     const std::int64_t N = b.nodes(), d = cfg_.latent;
     Tensor<T> z(Shape{N, d});
     const CounterRng r1 = rng.split(1), r2 = rng.split(2), r3 = rng.split(3);
-    const double sj = std::sqrt(cfg_.jitter), t = temperature;
     if (cfg_.prior == PriorKind::Standard) {
       for (std::int64_t i = 0; i < N * d; ++i)
-        z.data()[i] = static_cast<T>(t * std::sqrt(1.0 + cfg_.jitter) * r1.normal(static_cast<std::uint64_t>(i)));
+        z.data()[i] = static_cast<T>(temperature * std::sqrt(1.0 + cfg_.jitter) * r1.normal(static_cast<std::uint64_t>(i)));
       return z;
     }
     const std::int64_t M = cfg_.prior_slots;
-    std::vector<double> cdf(static_cast<std::size_t>(M), 0.0);
-    check_arg(slot_probs.empty() || static_cast<std::int64_t>(slot_probs.size()) == M, fn, "slot_probs",
-              "must have prior_slots = " + std::to_string(M) + " entries or none");
-    double acc = 0;
-    for (std::int64_t j = 0; j < M; ++j) {
-      acc += slot_probs.empty() ? 1.0 : std::max(0.0, slot_probs[j]);
-      cdf[j] = acc;
-    }
-    check_arg(acc > 0, fn, "slot_probs", "has no positive entry");
+    const models::Categorical slot_dist(slot_probs, M, fn, "slot_probs");
     if (slots) {
       check_arg(static_cast<std::int64_t>(slots->size()) == N, fn, "slots",
                 "must have one entry per node (" + std::to_string(N) + "), got " + std::to_string(slots->size()));
       for (auto j : *slots) check_arg(j >= 0 && j < M, fn, "slots", "slot " + std::to_string(j) + " out of range");
     }
-    const Tensor<T> mu = prior_mu_.value().contiguous(), a = prior_a_.value().contiguous(),
-                    bb = prior_b_.value().contiguous();
+    const Tensor<T> mu = prior_.mu.value().contiguous(), a = prior_.a.value().contiguous(),
+                    bb = prior_.b.value().contiguous();
     for (std::int64_t g = 0; g < b.graphs(); ++g) {
-      const std::int64_t n = b.size(g), o = b.node_off[g];
-      std::vector<double> mean_eps(static_cast<std::size_t>(d), 0.0);
-      for (std::int64_t i = 0; i < n; ++i)
-        for (std::int64_t c = 0; c < d; ++c) mean_eps[c] += r1.normal(static_cast<std::uint64_t>((o + i) * d + c)) / static_cast<double>(n);
-      for (std::int64_t i = 0; i < n; ++i) {
-        std::int64_t j = 0;
-        if (slots) {
-          j = (*slots)[static_cast<std::size_t>(o + i)];
-        } else {
-          const double u = r2.uniform(static_cast<std::uint64_t>(o + i)) * acc;
-          while (j < M - 1 && cdf[j] < u) ++j;
-        }
-        for (std::int64_t c = 0; c < d; ++c) {
-          const double e = r1.normal(static_cast<std::uint64_t>((o + i) * d + c));
-          // (a I + (b/n) 11ᵀ) ε = a ε_i + b mean(ε)
-          z.data()[(o + i) * d + c] = static_cast<T>(
-              mu.data()[j * d + c] + t * (a.data()[c] * e + bb.data()[c] * mean_eps[c] +
-                                          sj * r3.normal(static_cast<std::uint64_t>((o + i) * d + c))));
-        }
-      }
+      const std::int64_t o = b.node_off[g];
+      models::sample_learned_prior_graph(z.data() + o * d, b.size(g), o, mu, a, bb, cfg_.jitter, temperature, r1, r2,
+                                         r3, slot_dist, slots ? slots->data() + o : nullptr);
     }
     return z;
   }
@@ -463,7 +438,7 @@ class MolGenModel : public nn::Module<T> {
     if (cfg_.prior != PriorKind::Learned) throw std::logic_error("MolGenModel::match_slots: the prior is not learned");
     NoGradGuard ng;
     const auto post = enc_->forward(mb.b, constant(mb.A), constant(mb.X));
-    const Tensor<T> muv = post.mu.value().contiguous(), muh = prior_mu_.value().contiguous();
+    const Tensor<T> muv = post.mu.value().contiguous(), muh = prior_.mu.value().contiguous();
     const std::int64_t d = cfg_.latent;
     std::vector<std::int64_t> out;
     for (std::int64_t g = 0; g < mb.b.graphs(); ++g) {
@@ -549,22 +524,10 @@ class MolGenModel : public nn::Module<T> {
   }
   /// Σ_g Σ_c KL(q_gc ‖ N(μ̂_π, L̂_c L̂_cᵀ + εI)) with free matching π (App. C).
   Var<T> kl_learned(const RaggedBatch& b, const models::SecondOrderPosterior<T>& post, std::vector<std::int64_t>* match) const {
-    const std::int64_t d = cfg_.latent;
     Var<T> total;
-    const Tensor<T> muv = post.mu.value().contiguous(), muh = prior_mu_.value().contiguous();
-    const Var<T> a3 = reshape(prior_a_, Shape{d, 1, 1}), b3 = reshape(prior_b_, Shape{d, 1, 1});
     for (std::int64_t g = 0; g < b.graphs(); ++g) {
       const std::int64_t n = b.size(g), o = b.node_off[g];
-      Tensor<T> mg(Shape{n, d});
-      for (std::int64_t k = 0; k < n * d; ++k) mg.data()[k] = muv.data()[o * d + k];
-      const std::vector<std::int64_t> pi = free_matching(mg, muh);
-      if (match) match->insert(match->end(), pi.begin(), pi.end());
-      const Var<T> mu_p = transpose(index_select(prior_mu_, 0, pi), 0, 1);  // [d, n]
-      Tensor<T> eye = Tensor<T>::zeros(Shape{1, n, n}), jn = Tensor<T>::full(Shape{1, n, n}, T(1) / static_cast<T>(n));
-      for (std::int64_t i = 0; i < n; ++i) eye.data()[i * n + i] = T(1);
-      const Var<T> Lp = add(mul(a3, constant(eye)), mul(b3, constant(jn)));  // [d, n, n]
-      const Var<T> mu_g = transpose(slice(post.mu, 0, o, o + n), 0, 1);
-      const Var<T> kl = sum(gaussian_kl(mu_g, post.L[g], mu_p, Lp, static_cast<T>(cfg_.jitter)));
+      const Var<T> kl = models::learned_prior_kl(slice(post.mu, 0, o, o + n), post.L[g], prior_, static_cast<T>(cfg_.jitter), match);
       total = total.defined() ? add(total, kl) : kl;
     }
     return total.defined() ? total : constant(Tensor<T>::scalar(T(0)));
@@ -575,7 +538,7 @@ class MolGenModel : public nn::Module<T> {
   std::shared_ptr<MolDecoder<T>> dec_;
   std::shared_ptr<MlpDecoder<T>> mlp_dec_;
   std::vector<Level> levels_;
-  Var<T> prior_mu_, prior_a_, prior_b_;
+  models::EquivariantPriorParams<T> prior_;
 };
 
 }  // namespace mgvae::molgen

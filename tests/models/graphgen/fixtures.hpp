@@ -1,0 +1,60 @@
+#pragma once
+/// Shared by the graph-generation model tests: a small test graph, its relabelling by a node
+/// permutation, and the matching permutation of the first coarse level's and the finest noise.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "mgvae/models/graphgen/model.hpp"
+
+namespace mgvae::graphgen::testing {
+
+/// 7 nodes: a triangle and a 4-cycle joined by one edge.
+inline SmallGraph seven_node_graph() {
+  SmallGraph g;
+  g.n = 7;
+  g.edges = {{0, 1}, {0, 2}, {1, 2}, {2, 3}, {3, 4}, {3, 6}, {4, 5}, {5, 6}};
+  return g;
+}
+
+/// A tiny model configuration (hidden 5, latent 3, 3 layers, 2 levels, seed 7) for N_max = n_max.
+inline ModelConfig small_config(std::int64_t n_max) {
+  ModelConfig c;
+  c.n_max = n_max;
+  c.hidden = 5;
+  c.latent = 3;
+  c.layers = 3;
+  c.levels = 2;
+  c.dec_hidden = 6;
+  c.seed = 7;
+  return c;
+}
+
+/// Node u of g becomes node sigma[u] (edges stored once, sorted).
+inline SmallGraph relabel(const SmallGraph& g, const std::vector<int>& sigma) {
+  SmallGraph h;
+  h.n = g.n;
+  for (auto [u, v] : g.edges) {
+    const int a = sigma[static_cast<std::size_t>(u)], b = sigma[static_cast<std::size_t>(v)];
+    h.edges.emplace_back(std::min(a, b), std::max(a, b));
+  }
+  std::sort(h.edges.begin(), h.edges.end());
+  return h;
+}
+
+/// The noise of batch row 0 with the finest ε and the first level's Gumbel noise moved with the
+/// real nodes (row u → row sigma[u]); padding rows and the other levels unchanged.
+inline Noise<double> permute_noise(const Noise<double>& ng, const std::vector<int>& sigma) {
+  Noise<double> nh = ng;
+  nh.eps_fine = ng.eps_fine.clone();
+  nh.gumbel[0] = ng.gumbel[0].clone();
+  for (std::size_t u = 0; u < sigma.size(); ++u) {
+    for (std::int64_t k = 0; k < ng.eps_fine.size(2); ++k)
+      nh.eps_fine(0, sigma[u], k) = ng.eps_fine(0, static_cast<std::int64_t>(u), k);
+    for (std::int64_t k = 0; k < ng.gumbel[0].size(2); ++k)
+      nh.gumbel[0](0, sigma[u], k) = ng.gumbel[0](0, static_cast<std::int64_t>(u), k);
+  }
+  return nh;
+}
+
+}  // namespace mgvae::graphgen::testing
