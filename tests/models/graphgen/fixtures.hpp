@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mgvae/autodiff/gradcheck.hpp"
 #include "mgvae/models/graphgen/model.hpp"
 
 namespace mgvae::graphgen::testing {
@@ -28,6 +29,47 @@ inline ModelConfig small_config(std::int64_t n_max) {
   c.dec_hidden = 6;
   c.seed = 7;
   return c;
+}
+
+/// The full-loss gradient checks' model: N_max 4, hidden 3, latent 2, 2 layers, one coarse level
+/// (K = 2) with one layer, relaxed clustering (the straight-through estimator is not the derivative
+/// of its forward value), seed 3.
+inline ModelConfig tiny_gradcheck_config() {
+  ModelConfig c;
+  c.n_max = 4;
+  c.hidden = 3;
+  c.latent = 2;
+  c.layers = 2;
+  c.levels = 1;
+  c.coarse_layers = 1;
+  c.dec_hidden = 3;
+  c.straight_through = false;
+  c.seed = 3;
+  return c;
+}
+
+/// The path 0-1-2.
+inline SmallGraph three_node_path() {
+  SmallGraph g;
+  g.n = 3;
+  g.edges = {{0, 1}, {1, 2}};
+  return g;
+}
+
+/// Finite-difference check of the loss of `model` on `three_node_path()` (padded to 4, noise
+/// CounterRng(21)) in every parameter. `init` (optional) receives the parameter values checked at.
+inline GradcheckResult full_loss_gradcheck(GraphGenModel<double>& model, const GradcheckOptions& o = {},
+                                           std::vector<Tensor<double>>* init = nullptr) {
+  const auto b = make_batch<double>(std::vector<SmallGraph>{three_node_path()}, 4);
+  const auto nz = model.draw_noise(CounterRng(21), 1);
+  std::vector<Tensor<double>> at;
+  for (const auto& p : model.parameters()) at.push_back(p.value().clone());
+  if (init) *init = at;
+  auto f = [&](const std::vector<Var<double>>& ps) {
+    model.set_parameters(ps);
+    return model.forward(b, nz).loss;
+  };
+  return gradcheck(f, at, o);
 }
 
 /// Node u of g becomes node sigma[u] (edges stored once, sorted).

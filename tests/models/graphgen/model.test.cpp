@@ -183,33 +183,13 @@ TEST_CASE("graphgen: sampling post-processing symmetrises, zeroes the diagonal, 
 }
 
 TEST_CASE("graphgen: gradient check of the full loss (relaxed clustering) in double", "[graphgen][gradcheck]") {
-  SmallGraph g;
-  g.n = 3;
-  g.edges = {{0, 1}, {1, 2}};
-  ModelConfig c;
-  c.n_max = 4;
-  c.hidden = 3;
-  c.latent = 2;
-  c.layers = 2;
-  c.levels = 1;  // one coarse level (K = 2)
-  c.coarse_layers = 1;
-  c.dec_hidden = 3;
+  ModelConfig c = graphgen::testing::tiny_gradcheck_config();
   c.pos_weight = 2.5;
-  c.straight_through = false;  // the straight-through estimator is not the derivative of its forward value
-  c.seed = 3;
   GraphGenModel<double> model(c);
-  const auto b = make_batch<double>(std::vector<SmallGraph>{g}, 4);
-  const auto nz = model.draw_noise(CounterRng(21), 1);
-  std::vector<TD> init;
-  for (const auto& p : model.parameters()) init.push_back(p.value().clone());
-  auto f = [&](const std::vector<VD>& ps) {
-    model.set_parameters(ps);
-    return model.forward(b, nz).loss;
-  };
   GradcheckOptions o;
   o.rtol = 1e-5;
   o.atol = 1e-7;
-  const auto r = gradcheck(f, init, o);
+  const auto r = graphgen::testing::full_loss_gradcheck(model, o);
   INFO(r.message);
   CHECK(r.ok);
   CHECK(r.checked > 100);

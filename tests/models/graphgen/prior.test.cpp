@@ -137,32 +137,13 @@ TEST_CASE("graphgen prior: gradient check of the learned-prior KL (shared op) in
 
 TEST_CASE("graphgen prior: gradient check of the full loss with the learned prior (relaxed clustering)",
           "[graphgen][prior][gradcheck]") {
-  SmallGraph g;
-  g.n = 3;
-  g.edges = {{0, 1}, {1, 2}};
-  ModelConfig c;
-  c.n_max = 4;
-  c.hidden = 3;
-  c.latent = 2;
-  c.layers = 2;
-  c.levels = 1;
-  c.coarse_layers = 1;
-  c.dec_hidden = 3;
-  c.straight_through = false;
-  c.seed = 3;
+  ModelConfig c = graphgen::testing::tiny_gradcheck_config();
   c.prior = PriorKind::Learned;
   c.prior_slots = 3;
   GraphGenModel<double> model(c);
   set_ab(model, {0.9, 1.2}, {0.3, -0.4});
-  const auto b = make_batch<double>(std::vector<SmallGraph>{g}, 4);
-  const auto nz = model.draw_noise(CounterRng(21), 1);
   std::vector<TD> init;
-  for (const auto& p : model.parameters()) init.push_back(p.value().clone());
-  auto f = [&](const std::vector<VD>& ps) {
-    model.set_parameters(ps);
-    return model.forward(b, nz).loss;
-  };
-  const auto r = gradcheck(f, init);
+  const auto r = graphgen::testing::full_loss_gradcheck(model, {}, &init);
   INFO(r.message);
   CHECK(r.ok);
   // the prior's parameters (the last three) receive a gradient
@@ -171,7 +152,8 @@ TEST_CASE("graphgen prior: gradient check of the full loss with the learned prio
     for (const auto& t : init) ps.emplace_back(t.clone(), true);
     return ps;
   }());
-  const auto o = model.forward(b, nz);
+  const auto o = model.forward(make_batch<double>(std::vector<SmallGraph>{graphgen::testing::three_node_path()}, 4),
+                               model.draw_noise(CounterRng(21), 1));
   backward(o.loss);
   double gsum = 0;
   for (const auto* p : {&model.prior().mu, &model.prior().a, &model.prior().b}) {
