@@ -34,6 +34,7 @@
 #include "mgvae/metrics/molecules/sa_score.hpp"
 #include "mgvae/models/property/mgn_regressor.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "mgvae/nn/schedule.hpp"
 #include "mgvae/ops/loss.hpp"
 #include "mgvae/ops/reduce.hpp"
 #include "../common/example_util.hpp"
@@ -176,9 +177,9 @@ int main(int argc, char** argv) {
   std::string readout = "mean";
   int epochs = 60, threads = 1, levels = 3, layers = 4, coarse_layers = 2, patience = 5, log_every = 1;
   std::int64_t hidden = 64, clusters = 2, batch = 32, limit = 0, eval_batch = 32;
-  double lr = 2e-3, lr_factor = 0.5, min_lr = 1e-5, clip = 0.0;
+  double lr = 2e-3, lr_factor = 0.5, min_lr = 1e-5, clip = 0.0, max_minutes = 0;
   std::uint64_t seed = 1;
-  bool no_edge_types = false;
+  bool no_edge_types = false, stop_at_min_lr = false;
   app.add_option("--data-dir", data_dir,
                  "zinc12k_bgnn/ (train/val/test.tsv) or zinc12k_mgvae/ (smiles, logp, new_*.index)");
   app.add_option("--target", target,
@@ -198,6 +199,10 @@ int main(int argc, char** argv) {
   app.add_option("--patience", patience, "epochs without val improvement before lowering lr")->check(CLI::PositiveNumber);
   app.add_option("--min-lr", min_lr, "lower bound of the learning rate")->check(CLI::NonNegativeNumber);
   app.add_option("--clip", clip, "clip the gradient norm (0 = off)")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-minutes", max_minutes, "stop training after the epoch in which this many minutes have passed (0 = no limit)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--stop-at-min-lr", stop_at_min_lr,
+               "stop when a plateau occurs with the learning rate already at --min-lr (the Benchmarking-GNNs stopping rule)");
   app.add_option("--batch", batch, "molecules per optimiser step (one block-diagonal batch)")->check(CLI::PositiveNumber);
   app.add_option("--eval-batch", eval_batch, "molecules per evaluation batch (block-diagonal coarse graphs: keep it small)")->check(CLI::PositiveNumber);
   app.add_option("--readout", readout, "per-level aggregation of node latents (paper: mean)")
@@ -318,10 +323,13 @@ int main(int argc, char** argv) {
     std::iota(order.begin(), order.end(), 0);
     json history = json::array();
     double best_val = 1e300, test_at_best = 0, train_at_best = 0;
-    int best_epoch = 0, bad = 0;
+    int best_epoch = 0;
+    nn::PlateauSchedule sched(lr, {lr_factor, patience, min_lr});
     std::vector<double> best_test_pred;
     const auto t0 = std::chrono::steady_clock::now();
     std::int64_t step = 0;
+    int epochs_run = 0;
+    std::string stop_reason = "epochs";
     for (int ep = 1; ep <= epochs; ++ep) {
       const auto te = std::chrono::steady_clock::now();
       CounterRng shuf = rng.split(static_cast<std::uint64_t>(ep));
@@ -351,19 +359,18 @@ int main(int argc, char** argv) {
       const double train_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
       const Eval ev = evaluate(model, val_b, val.y), et = evaluate(model, test_b, test.y);
       const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
-      const bool improved = ev.mae < best_val;
+      const nn::PlateauStep ps = sched.update(ev.mae);
+      const bool improved = ps.improved;
       if (improved) {
         best_val = ev.mae;
         test_at_best = et.mae;
         train_at_best = train_mae;
         best_epoch = ep;
         best_test_pred = et.pred;
-        bad = 0;
-      } else if (++bad >= patience) {
-        const float nl = std::max(static_cast<float>(min_lr), opt.lr() * static_cast<float>(lr_factor));
-        if (nl < opt.lr()) std::cout << "  lr " << fmt(opt.lr(), 3) << " -> " << fmt(nl, 3) << "\n";
+      } else if (ps.reduced) {
+        const auto nl = static_cast<float>(sched.lr());
+        std::cout << "  lr " << fmt(opt.lr(), 3) << " -> " << fmt(nl, 3) << "\n";
         opt.set_lr(nl);
-        bad = 0;
       }
       history.push_back({{"epoch", ep}, {"train_mae", train_mae}, {"val_mae", ev.mae}, {"test_mae", et.mae},
                          {"lr", opt.lr()}, {"seconds", sec}, {"train_seconds", train_sec}});
@@ -374,10 +381,23 @@ int main(int argc, char** argv) {
                   << " s/epoch (train " << fmt(train_sec, 3) << ")  ETA " << fmt(elapsed / ep * (epochs - ep), 3) << " s"
                   << std::endl;
       }
+      epochs_run = ep;
+      const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
+      if (stop_at_min_lr && ps.stop) {
+        stop_reason = "plateau at --min-lr";
+        std::cout << "stopping after epoch " << ep << ": no val improvement for " << patience << " epochs at the minimum lr\n";
+        break;
+      }
+      if (max_minutes > 0 && minutes >= max_minutes && ep < epochs) {
+        stop_reason = "--max-minutes";
+        std::cout << "stopping after epoch " << ep << ": --max-minutes " << max_minutes << " reached\n";
+        break;
+      }
     }
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "best epoch " << best_epoch << ": val MAE " << fmt(best_val) << ", test MAE " << fmt(test_at_best)
-              << "  (training " << fmt(total, 4) << " s, " << fmt(epochs > 0 ? total / epochs : 0, 3) << " s/epoch)\n";
+              << "  (training " << fmt(total, 4) << " s, " << epochs_run << " epochs, "
+              << fmt(epochs_run > 0 ? total / epochs_run : 0, 3) << " s/epoch)\n";
 
     // ---- outputs ----------------------------------------------------------------------------
     fs::create_directories(out_dir);
@@ -406,6 +426,7 @@ int main(int argc, char** argv) {
                    {"optimizer", "adam"},        {"lr", lr},
                    {"lr_factor", lr_factor},     {"patience", patience},
                    {"min_lr", min_lr},           {"clip", clip},
+                   {"max_minutes", max_minutes}, {"stop_at_min_lr", stop_at_min_lr},
                    {"loss", "L1"},               {"clustering", "learned, Gumbel straight-through (train), argmax (eval)"},
                    {"parameters", model.num_parameters()}};
     m["result"] = {{"best_epoch", best_epoch},
@@ -413,8 +434,10 @@ int main(int argc, char** argv) {
                    {"test_mae", test_at_best},
                    {"train_mae_at_best", train_at_best},
                    {"final_test_mae", history.empty() ? 0.0 : history.back()["test_mae"].get<double>()},
+                   {"epochs_run", epochs_run},
+                   {"stop_reason", stop_reason},
                    {"seconds", total},
-                   {"seconds_per_epoch", epochs > 0 ? total / epochs : 0.0}};
+                   {"seconds_per_epoch", epochs_run > 0 ? total / epochs_run : 0.0}};
     m["history"] = history;
     write_atomic(fs::path(out_dir) / "metrics.json", m.dump(2) + "\n");
     if (!best_test_pred.empty())

@@ -31,4 +31,5 @@
 #include "mgvae/nn/linear.hpp"
 #include "mgvae/nn/mlp.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "mgvae/nn/schedule.hpp"
 #include "mgvae/nn/checkpoint.hpp"
