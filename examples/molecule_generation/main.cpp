@@ -243,7 +243,7 @@ struct ArRunArgs {
   int epochs = 1, batch = 32, threads = 1;
   double lr = 1e-3, clip = 10, max_minutes = 0, temperature = 1;
   std::int64_t samples = 1000;
-  std::uint64_t seed = 1;
+  std::uint64_t seed = 1, sample_seed = 2;
   std::string load;
 };
 
@@ -301,7 +301,7 @@ int run_autoregressive(const ArRunArgs& a) {
                       {{"model", "molgen_autoregressive"}, {"decoder", "autoregressive"}});
 
   const auto t_sample = Clock::now();
-  const auto gen = model.sample(a.samples, a.seed + 1, a.temperature);
+  const auto gen = model.sample(a.samples, a.sample_seed, a.temperature);
   const double sample_seconds = seconds_since(t_sample);
   std::vector<data::MolGraph> graphs;
   for (const auto& g : gen) graphs.push_back(to_data(g));
@@ -392,7 +392,7 @@ int run_autoregressive(const ArRunArgs& a) {
       {"invalid_examples", json(std::vector<std::string>(res.invalid_log.begin(),
                                                          res.invalid_log.begin() + std::min<std::size_t>(20, res.invalid_log.size())))},
       {"config",
-       {{"train_size", T_}, {"epochs", a.epochs}, {"batch", a.batch}, {"lr", a.lr}, {"clip", a.clip}, {"seed", a.seed},
+       {{"train_size", T_}, {"epochs", a.epochs}, {"batch", a.batch}, {"lr", a.lr}, {"clip", a.clip}, {"seed", a.seed}, {"sample_seed", a.sample_seed},
         {"threads", a.threads}, {"temperature", a.temperature}, {"hidden", a.cfg.hidden}, {"layers", a.cfg.layers},
         {"state", a.cfg.state}, {"head_hidden", a.cfg.head_hidden}, {"max_atoms", a.cfg.max_atoms},
         {"max_valence", a.cfg.max_valence}, {"parameters", model.num_parameters()}, {"load", a.load}}},
@@ -422,6 +422,7 @@ int main(int argc, char** argv) {
   double kl_warmup = 3, lr = 1e-3, beta = 0.1, lambda_coarse = 0.1, lambda_balance = 0.1, bond_power = 0.5, atom_power = 0.0, clip = 10.0,
          max_minutes = 0, temperature = 1.0;
   std::uint64_t seed = 1;
+  std::int64_t sample_seed = -1;
   bool novelty_all = true, debias = false;
   std::string decoder = "all-at-once", interpolate_arg;
   std::int64_t max_atoms = 9, mlp_hidden = 512;
@@ -444,6 +445,10 @@ int main(int argc, char** argv) {
   app.add_option("--lr", lr, "Adam learning rate (paper: 1e-3)")->check(CLI::PositiveNumber);
   app.add_option("--samples", samples, "molecules to generate for the metrics")->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "seed (subset, initialisation, noise, sampling)");
+  app.add_option("--sample-seed", sample_seed,
+                 "seed of the final sampling only (default: --seed + 1), so that a loaded model can be resampled "
+                 "without changing the training subset drawn by --seed")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads, "OpenMP threads")->check(CLI::PositiveNumber);
   app.add_option("--out", out_dir, "output directory");
   app.add_option("--hidden", hidden, "channels of the second-order encoder/decoder layers")->check(CLI::PositiveNumber);
@@ -498,6 +503,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--novelty-all,!--no-novelty-all", novelty_all, "skip novelty against the whole QM9 training split");
   CLI11_PARSE(app, argc, argv);
+  const std::uint64_t final_sample_seed = sample_seed < 0 ? seed + 1 : static_cast<std::uint64_t>(sample_seed);
   if (interp_steps == 1) {
     std::cerr << "error: --interp-steps must be 0 (off) or >= 2\n";
     return 2;
@@ -629,6 +635,7 @@ int main(int argc, char** argv) {
     ar.temperature = temperature;
     ar.samples = samples;
     ar.seed = seed;
+    ar.sample_seed = final_sample_seed;
     ar.load = load;
     if (novelty_all) {
       for (std::int64_t r : rows) ar.whole_split_smiles.push_back(all_smiles[static_cast<std::size_t>(r)]);
@@ -786,7 +793,7 @@ int main(int argc, char** argv) {
     }
   }
   const auto t_sample = Clock::now();
-  const Generated gen = generate(model, samples, size_pool, slot_probs, valences, seed + 1, temperature,
+  const Generated gen = generate(model, samples, size_pool, slot_probs, valences, final_sample_seed, temperature,
                                  slot_sampling == "empirical" && !slot_sets.empty() ? &slot_sets : nullptr,
                                  debias ? &cfg.bond_weight : nullptr);
   const double sample_seconds = seconds_since(t_sample);
@@ -956,7 +963,7 @@ int main(int argc, char** argv) {
                                                              raw.invalid_log.begin() + std::min<std::size_t>(20, raw.invalid_log.size())))},
       {"config",
        {{"dataset", dataset}, {"data", data_dir}, {"split", zinc ? json("gdss") : json(split)}, {"train_size", T_}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
-        {"seed", seed}, {"threads", threads}, {"decoder", decoder}, {"max_atoms", max_atoms}, {"mlp_hidden", mlp_hidden},
+        {"seed", seed}, {"sample_seed", final_sample_seed}, {"threads", threads}, {"decoder", decoder}, {"max_atoms", max_atoms}, {"mlp_hidden", mlp_hidden},
         {"hidden", hidden}, {"latent", latent}, {"enc_layers", enc_layers},
         {"dec_layers", dec_layers}, {"dec_edge_channels", dec_edge}, {"levels", levels}, {"coarse_hidden", coarse_hidden},
         {"prior", prior}, {"slots", slots}, {"beta", beta}, {"kl_warmup_epochs", kl_warmup}, {"lambda_coarse", lambda_coarse},
