@@ -62,17 +62,25 @@ int main(int argc, char** argv) {
   // gradient clipping"); everything else as in the paper / the first implementation.
   int epochs = 2000, batch = 20, layers = 10, latent = 16, hidden = 64, dec_hidden = 256, levels = 2, runs = 15,
       samples = 1024, threads = 1, log_every = 10, val_count = 0, val_runs = 3, val_samples = 512, val_every = 0,
-      slots = 16;
+      slots = 16, calib_samples = 1024;
+  double lr_min = 0.0;
+  std::string lr_schedule = "constant", threshold_calibration = "none";
   double lr = 1e-3, pos_weight = 1.0, beta = 1.0, lambda_rec = 1.0, lambda_bal = 1.0, tau = 1.0, threshold = 0.4,
-         clip = 50.0;
+         clip = 50.0, temperature = 1.0;
+  std::vector<double> val_temperatures;
   std::string prior = "standard";
   std::vector<double> val_thresholds;
   std::uint64_t seed = 1, val_seed = 0;
-  bool bernoulli = false;
+  bool bernoulli = false, size_matching = false;
   app.add_option("--data", data_dir, "directory with community_small.txt and the .train/.test.index files "
                                      "(missing: generate 100 graphs with the seed-fixed community generator, split 80/20)");
   app.add_option("--epochs", epochs, "training epochs")->check(CLI::NonNegativeNumber);
   app.add_option("--lr", lr, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--lr-schedule", lr_schedule,
+                 "constant, or cosine: anneal the learning rate per epoch from --lr to --lr-min (cosine rule)")
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  app.add_option("--lr-min", lr_min, "final learning rate of --lr-schedule cosine (0 <= lr-min <= lr)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--batch", batch, "graphs per step")->check(CLI::PositiveNumber);
   app.add_option("--layers", layers, "message-passing layers at the finest level (paper: 10)")->check(CLI::PositiveNumber);
   app.add_option("--latent", latent, "latent size d_z per node")->check(CLI::PositiveNumber);
@@ -99,6 +107,25 @@ int main(int argc, char** argv) {
   app.add_flag("--bernoulli", bernoulli, "sample edges ~ Bernoulli(p) instead of thresholding p");
   app.add_option("--threshold", threshold, "keep an edge when its (symmetrised) probability is > this")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--temperature", temperature,
+                 "sample z ~ N(0, T^2 I) (reduced-temperature sampling, standard prior only; 1 = the prior, as in the paper)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--val-temperatures", val_temperatures,
+                 "after training, also report the validation MMDs with each of these sampling temperatures (at the "
+                 "final threshold; model selection)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  app.add_option("--threshold-calibration", threshold_calibration,
+                 "none (use --threshold); edges: after training, replace the threshold by the one at which "
+                 "--calib-samples prior samples have the mean edge count of the graphs trained on; size-edges: per "
+                 "sample, keep the node set of the thresholded graph and its m most probable pairs, m = the mean edge "
+                 "count of the graphs trained on with that many nodes (neither is in the paper)")
+      ->check(CLI::IsMember({"none", "edges", "size-edges"}));
+  app.add_flag("--size-matching", size_matching,
+               "rejection-sample the generated graphs so that their node counts follow the graphs trained on "
+               "(acceptance from --calib-samples calibration samples; not in the paper)");
+  app.add_option("--calib-samples", calib_samples, "prior samples used by --threshold-calibration edges and --size-matching")
+      ->check(CLI::PositiveNumber);
   app.add_option("--val-thresholds", val_thresholds,
                  "after training, also report the validation MMDs with each of these thresholds (model selection)")
       ->delimiter(',');
@@ -119,6 +146,21 @@ int main(int argc, char** argv) {
   omp_set_num_threads(threads);
 #endif
   Eigen::setNbThreads(1);
+  const LrSchedule lr_sched = lr_schedule == "cosine" ? LrSchedule::Cosine : LrSchedule::Constant;
+  try {
+    if (epochs > 0) (void)lr_at_epoch(lr_sched, lr, lr_min, 0, epochs);  // typed error for lr_min > lr
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "--lr-min: " << e.what() << "\n";
+    return 1;
+  }
+  if (prior == "learned" && (temperature != 1.0 || !val_temperatures.empty())) {
+    std::cerr << "--temperature / --val-temperatures need --prior standard\n";
+    return 1;
+  }
+  if (bernoulli && (threshold_calibration != "none" || size_matching)) {
+    std::cerr << "--threshold-calibration / --size-matching need thresholding (not --bernoulli)\n";
+    return 1;
+  }
 
   // ---- data ----------------------------------------------------------------------------------
   std::vector<SmallGraph> train, test;
@@ -242,41 +284,78 @@ int main(int argc, char** argv) {
   const std::vector<std::string> vkeys{"degree", "clustering", "orbit", "degree_tv", "clustering_tv"};
   // Validation MMD: val_runs x val_samples prior samples vs the held-out training graphs. Its own
   // sampling stream (CounterRng(seed, 0x7A1E)), the same at every evaluation, and no effect on training.
+  // Sampling rule: threshold (or Bernoulli); with --threshold-calibration size-edges, the per-sample edge
+  // count is set from the graphs trained on (table by node count; never validation or test graphs).
+  const std::vector<double> size_edges = mean_edges_by_size(train, n_max);
+  auto sample_graphs = [&](const Tensor<float>& P, const CounterRng& r, double thr, bool calibrated) {
+    if (calibrated && threshold_calibration == "size-edges") return probabilities_to_graphs_size_calibrated(P, thr, size_edges);
+    return probabilities_to_graphs(P, bernoulli, r, thr);
+  };
+  // S graphs from the prior (empty ones included): chunks of 256 decoded on srng.split(s0), edges from
+  // srng.split(1 << 20).split(s0). With --size-matching (once `size_accept` is set, after training) and the
+  // main sampling rule: chunks of 256 on the sub-stream srng.split(1 << 22), each graph kept with probability
+  // size_accept[n], until S are kept.
+  std::vector<double> size_accept;
+  auto generate = [&](int S, const CounterRng& srng, double thr, double temp, bool calibrated) {
+    std::vector<SmallGraph> gen;
+    if (!(calibrated && size_matching && !size_accept.empty())) {
+      for (int s0 = 0; s0 < S; s0 += 256) {  // decode in chunks
+        ArenaScope scope;
+        const int cnt = std::min(256, S - s0);
+        const auto P = model.sample_probabilities(cnt, srng.split(static_cast<std::uint64_t>(s0)), slot_probs, size_probs, temp);
+        for (auto& g : sample_graphs(P, srng.split(1u << 20).split(static_cast<std::uint64_t>(s0)), thr, calibrated))
+          gen.push_back(std::move(g));
+      }
+      return gen;
+    }
+    const CounterRng mr = srng.split(1u << 22);
+    for (std::uint64_t c = 0; static_cast<int>(gen.size()) < S; ++c) {
+      if (c > 100000) throw std::runtime_error("--size-matching: acceptance too low");
+      ArenaScope scope;
+      const auto P = model.sample_probabilities(256, mr.split(c), slot_probs, size_probs, temp);
+      for (auto& g : accept_by_size(sample_graphs(P, mr.split(1u << 20).split(c), thr, calibrated), size_accept,
+                                    mr.split(1u << 21), c * 256))
+        if (static_cast<int>(gen.size()) < S) gen.push_back(std::move(g));
+    }
+    return gen;
+  };
   const auto val_m = to_graphs(val);
   const GraphSetStats val_stats = val.empty() ? GraphSetStats{} : compute_stats(val);
   json val_history = json::array();
-  auto validate = [&](int epoch_done, double thr) {
+  auto validate = [&](int epoch_done, double thr, double temp, bool calibrated) {
     std::vector<std::vector<double>> vv(vkeys.size());
     std::size_t empty = 0;
     double nodes = 0, edges = 0;
     std::size_t counted = 0;
+    std::vector<std::size_t> size_hist(static_cast<std::size_t>(n_max + 1), 0);  // node counts of the samples (diagnostic)
     for (int r = 0; r < val_runs; ++r) {
       const CounterRng srng = CounterRng(seed, 0x7A1E).split(static_cast<std::uint64_t>(r));
       std::vector<SmallGraph> nonempty;
-      for (int s0 = 0; s0 < val_samples; s0 += 256) {
-        ArenaScope scope;
-        const int cnt = std::min(256, val_samples - s0);
-        const auto P = model.sample_probabilities(cnt, srng.split(static_cast<std::uint64_t>(s0)), slot_probs, size_probs);
-        for (auto& g :
-             probabilities_to_graphs(P, bernoulli, srng.split(1u << 20).split(static_cast<std::uint64_t>(s0)), thr)) {
-          if (g.n == 0) {
-            ++empty;
-            continue;
-          }
-          nodes += g.n;
-          edges += static_cast<double>(g.edges.size());
-          ++counted;
-          nonempty.push_back(std::move(g));
+      for (auto& g : generate(val_samples, srng, thr, temp, calibrated)) {
+        if (g.n == 0) {
+          ++empty;
+          continue;
         }
+        nodes += g.n;
+        edges += static_cast<double>(g.edges.size());
+        ++counted;
+        ++size_hist[static_cast<std::size_t>(g.n)];
+        nonempty.push_back(std::move(g));
       }
       if (nonempty.empty()) continue;
       const auto m = all_mmd(val_m, to_graphs(nonempty), val_stats, compute_stats(nonempty));
       for (std::size_t k = 0; k < vkeys.size(); ++k) vv[k].push_back(m[k].value);
     }
-    json h = {{"epoch", epoch_done}, {"threshold", thr}, {"empty", empty},
+    const bool size_cal = calibrated && threshold_calibration == "size-edges";
+    json h = {{"epoch", epoch_done}, {"threshold", thr}, {"temperature", temp}, {"size_edges_calibration", size_cal},
+              {"size_matching", calibrated && size_matching && !size_accept.empty()},
+              {"empty", empty},
               {"generated_mean_nodes", counted ? nodes / static_cast<double>(counted) : 0.0},
-              {"generated_mean_edges", counted ? edges / static_cast<double>(counted) : 0.0}};
-    std::cout << "validation @" << epoch_done << " (threshold " << thr << "):";
+              {"generated_mean_edges", counted ? edges / static_cast<double>(counted) : 0.0},
+              {"generated_size_hist", size_hist}};
+    std::cout << "validation @" << epoch_done << " (threshold " << thr << ", temperature " << temp
+              << (size_cal ? ", size-edges" : "") << (calibrated && size_matching && !size_accept.empty() ? ", size-matched" : "")
+              << "):";
     for (std::size_t k = 0; k < vkeys.size(); ++k) {
       const auto ms = mean_std(vv[k]);
       h["mmd"][vkeys[k]] = {{"mean", ms.mean}, {"std", ms.std}, {"runs_used", vv[k].size()}};
@@ -298,6 +377,7 @@ int main(int argc, char** argv) {
   const int nlev = static_cast<int>(model.cluster_counts().size());
   for (int ep = 0; ep < epochs; ++ep) {
     const auto t0 = Clock::now();
+    opt.set_lr(lr_at_epoch(lr_sched, lr, lr_min, ep, epochs));  // constant: always --lr
     CounterRng shuf = rng.split(static_cast<std::uint64_t>(ep) * 2);
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
     double L = 0, bce = 0, klf = 0, gn = 0, gmax = 0;
@@ -359,7 +439,7 @@ int main(int argc, char** argv) {
     if (!val.empty() && val_every > 0 && (ep + 1) % val_every == 0 && ep + 1 != epochs) {
       const auto tv0 = Clock::now();
       refresh_slot_probs();
-      val_history.push_back(validate(ep + 1, threshold));
+      val_history.push_back(validate(ep + 1, threshold, temperature, true));
       val_seconds += seconds_since(tv0);
     }
     if (ep % log_every != 0 && ep + 1 != epochs) continue;  // history at the logged epochs only
@@ -383,6 +463,42 @@ int main(int argc, char** argv) {
     for (double v : slot_probs) used += v > 0 ? 1 : 0;
     std::cout << "learned prior: " << used << " of " << slots << " slots used by the training graphs\n";
   }
+  // Threshold calibration on the graphs trained on (never validation or test graphs): its own sampling
+  // stream CounterRng(seed, 0x7A1F); the calibrated threshold replaces --threshold for everything below.
+  json calib_json;
+  const double threshold_given = threshold;
+  if (threshold_calibration == "edges") {
+    std::vector<Tensor<float>> Ps;
+    const CounterRng crng(seed, 0x7A1F);
+    for (int s0 = 0; s0 < calib_samples; s0 += 256) {
+      HeapScope heap;  // keep the probabilities beyond the arena scope
+      Ps.push_back(model.sample_probabilities(std::min(256, calib_samples - s0), crng.split(static_cast<std::uint64_t>(s0)),
+                                              slot_probs, size_probs, temperature));
+    }
+    const double target = summary(train).second;
+    const auto c = calibrate_threshold_to_edges(Ps, target);
+    threshold = c.threshold;
+    calib_json = {{"method", "edges: global threshold at which the prior samples' mean edge count matches the graphs trained on"},
+                  {"threshold_given", threshold_given}, {"threshold", c.threshold}, {"target_mean_edges", c.target_edges},
+                  {"calibration_mean_edges", c.mean_edges}, {"samples", c.samples}};
+    std::cout << "threshold calibration (edges): " << c.samples << " prior samples, target mean m " << fmt(target)
+              << " (graphs trained on) -> threshold " << fmt(c.threshold, 4) << " (mean m " << fmt(c.mean_edges) << ")\n";
+  }
+  // Size matching: acceptance from --calib-samples samples of the main sampling rule (own stream
+  // CounterRng(seed, 0x7A20)) against the node counts of the graphs trained on.
+  json size_match_json;
+  if (size_matching) {
+    const auto calib = generate(calib_samples, CounterRng(seed, 0x7A20), threshold, temperature, true);
+    size_accept = size_acceptance(train, calib, n_max);
+    double acc = 0;
+    std::vector<double> pg(static_cast<std::size_t>(n_max + 1), 0.0);
+    for (const auto& g : calib) pg[static_cast<std::size_t>(g.n)] += 1.0 / static_cast<double>(calib.size());
+    for (std::size_t n = 0; n < pg.size(); ++n) acc += pg[n] * size_accept[n];
+    size_match_json = {{"acceptance_by_size", size_accept}, {"calibration_size_probs", pg}, {"samples", calib_samples},
+                       {"expected_acceptance_rate", acc}};
+    std::cout << "size matching: expected acceptance rate " << fmt(acc, 3) << " (" << calib_samples
+              << " calibration samples)\n";
+  }
 
   const auto test_m = to_graphs(test), train_m = to_graphs(train);
   const GraphSetStats test_stats = compute_stats(test);
@@ -390,9 +506,10 @@ int main(int argc, char** argv) {
   json metrics;
   metrics["data"] = {{"source", data_source}, {"n_train", train.size()}, {"n_test", test.size()}, {"n_max", n_max}};
   if (!val.empty()) {
-    val_history.push_back(validate(epochs, threshold));
-    json by_thr = json::array();
-    for (double t : val_thresholds) by_thr.push_back(validate(epochs, t));
+    val_history.push_back(validate(epochs, threshold, temperature, true));
+    json by_thr = json::array(), by_temp = json::array();
+    for (double t : val_thresholds) by_thr.push_back(validate(epochs, t, temperature, false));  // plain thresholds
+    for (double t : val_temperatures) by_temp.push_back(validate(epochs, threshold, t, true));
     json vj;
     vj["val_count"] = val.size();
     vj["val_seed"] = val_seed;
@@ -411,6 +528,7 @@ int main(int argc, char** argv) {
     vj["history"] = val_history;
     vj["final"] = val_history.back();
     if (!by_thr.empty()) vj["final_by_threshold"] = by_thr;
+    if (!by_temp.empty()) vj["final_by_temperature"] = by_temp;
     metrics["validation"] = vj;
   }
   if (val.empty()) {
@@ -433,19 +551,12 @@ int main(int argc, char** argv) {
     std::size_t empty_total = 0;
     double nodes = 0, edges = 0;
     std::size_t counted = 0;
+    std::vector<std::size_t> size_hist(static_cast<std::size_t>(n_max + 1), 0);  // node counts of the samples (diagnostic)
     const auto t_eval0 = Clock::now();
     for (int r = 0; r < runs; ++r) {
       const CounterRng srng = CounterRng(seed, 0x5A3E).split(static_cast<std::uint64_t>(pr == "paper" ? 0 : 1) * 1000 +
                                                              static_cast<std::uint64_t>(r));
-      std::vector<SmallGraph> gen;
-      for (int s0 = 0; s0 < S; s0 += 256) {  // decode in chunks
-        ArenaScope scope;
-        const int cnt = std::min(256, S - s0);
-        const auto P = model.sample_probabilities(cnt, srng.split(static_cast<std::uint64_t>(s0)), slot_probs, size_probs);
-        auto gs =
-            probabilities_to_graphs(P, bernoulli, srng.split(1u << 20).split(static_cast<std::uint64_t>(s0)), threshold);
-        for (auto& g : gs) gen.push_back(std::move(g));
-      }
+      const std::vector<SmallGraph> gen = generate(S, srng, threshold, temperature, true);
       std::vector<SmallGraph> nonempty;
       std::size_t empty = 0;
       for (auto& g : gen) {
@@ -454,6 +565,7 @@ int main(int argc, char** argv) {
           nodes += g.n;
           edges += static_cast<double>(g.edges.size());
           ++counted;
+          ++size_hist[static_cast<std::size_t>(g.n)];
           nonempty.push_back(g);
         }
       }
@@ -483,6 +595,7 @@ int main(int argc, char** argv) {
     pj["generated_mean_nodes"] = counted ? nodes / static_cast<double>(counted) : 0.0;
     pj["generated_mean_edges"] = counted ? edges / static_cast<double>(counted) : 0.0;
     pj["eval_seconds"] = eval_seconds;
+    pj["generated_size_hist"] = size_hist;  // entry n = generated graphs with n nodes (all runs)
     const auto proto_m = all_mmd(test_m, train_m, test_stats, compute_stats(train));  // kernel names and sigmas
     std::cout << "protocol " << pr << " (" << runs << " runs x " << S << " samples vs " << test.size()
               << " test graphs; empty " << empty_total << "):";
@@ -507,6 +620,8 @@ int main(int argc, char** argv) {
                {"beta", beta},             {"lambda_rec", lambda_rec},                       {"lambda_bal", lambda_bal},
                {"tau", tau},               {"seed", seed},       {"bernoulli", bernoulli},   {"threshold", threshold},   {"threads", threads},
                {"parameters", model.num_parameters()}, {"val_count", val_count},      {"val_seed", val_seed},
+               {"lr_schedule", lr_schedule}, {"lr_min", lr_min}, {"threshold_calibration", threshold_calibration},
+               {"threshold_given", threshold_given}, {"temperature", temperature},
                {"prior", prior},           {"clip", clip},       {"clipped_steps", clipped_total}, {"steps", steps_total}};
   if (cfg.prior == PriorKind::Learned) {
     conf["slots"] = slots;
@@ -517,6 +632,13 @@ int main(int argc, char** argv) {
         "node count n from the sizes of the graphs trained on (size_probs[n]), slots i.i.d. from slot_usage (free "
         "matches of their posterior means after training), padding slots N(0, 1)";
   }
+  if (!calib_json.is_null()) conf["calibration"] = calib_json;
+  if (threshold_calibration == "size-edges")
+    conf["calibration"] = {{"method", "size-edges: per sample, node set V of the thresholded graph, keep the round(mean_edges_by_size[|V|]) "
+                                      "most probable pairs inside V (sizes not seen in training: threshold only)"},
+                           {"mean_edges_by_size", size_edges}};
+  conf["size_matching"] = size_matching;
+  if (size_matching) conf["size_matching_detail"] = size_match_json;
   metrics["config"] = conf;
   metrics["mmd_crosscheck_max_abs_diff"] = max_crosscheck_diff;
   std::cout << "MMD cross-check (mgvae::metrics vs graphgen/eval.hpp): max |diff| " << max_crosscheck_diff << "\n";

@@ -6,3 +6,4 @@
 #include "mgvae/models/graphgen/model.hpp"
 #include "mgvae/models/graphgen/ops.hpp"
 #include "mgvae/models/graphgen/svg.hpp"
+#include "mgvae/models/graphgen/tuning.hpp"

@@ -374,12 +374,23 @@ class GraphGenModel {
   /// Learned: per draw, a node count n ~ `size_probs` (entry k = weight of n = k, k = 0..N_max; empty:
   /// n = N_max), slots 0..n−1 from the learned prior with slots drawn i.i.d. from `slot_probs` (e.g. the
   /// slot usage on the training graphs; empty: uniform), slots n..N_max−1 ~ N(0, 1) (padding, as in
-  /// training). @throw std::invalid_argument for lists of the wrong size or without a positive entry.
+  /// training). `temperature` τ (standard prior only): z ~ N(0, τ² I), i.e. τ times the τ = 1 draw
+  /// (reduced-temperature sampling; τ = 1 is the prior itself). @throw std::invalid_argument for lists of
+  /// the wrong size or without a positive entry, τ ≤ 0 or non-finite, or τ ≠ 1 with the learned prior.
   Tensor<T> sample_latent(std::int64_t S, const CounterRng& rng, const std::vector<double>& slot_probs = {},
-                          const std::vector<double>& size_probs = {}) const {
+                          const std::vector<double>& size_probs = {}, double temperature = 1.0) const {
     constexpr const char* fn = "GraphGenModel::sample_latent";
     const std::int64_t N = cfg_.n_max, d = cfg_.latent;
-    if (cfg_.prior == PriorKind::Standard) return Tensor<T>::randn({S, N, d}, rng);
+    if (!(std::isfinite(temperature) && temperature > 0))
+      throw std::invalid_argument(std::string(fn) + ": temperature must be finite and > 0");
+    if (cfg_.prior == PriorKind::Standard) {
+      Tensor<T> z = Tensor<T>::randn({S, N, d}, rng);
+      if (temperature != 1.0)
+        for (std::int64_t i = 0; i < z.numel(); ++i) z.data()[i] = static_cast<T>(temperature * static_cast<double>(z.data()[i]));
+      return z;
+    }
+    if (temperature != 1.0)
+      throw std::invalid_argument(std::string(fn) + ": temperature != 1 is only implemented for the standard prior");
     const models::Categorical slot_dist(slot_probs, cfg_.prior_slots, fn, "slot_probs");
     std::vector<double> sp = size_probs;
     if (sp.empty()) {
@@ -403,9 +414,9 @@ class GraphGenModel {
 
   /// Edge probabilities [S,N,N] for S latent draws from the prior (sample_latent, same arguments).
   Tensor<T> sample_probabilities(std::int64_t S, const CounterRng& rng, const std::vector<double>& slot_probs = {},
-                                 const std::vector<double>& size_probs = {}) const {
+                                 const std::vector<double>& size_probs = {}, double temperature = 1.0) const {
     NoGradGuard ng;
-    Var<T> z = constant(sample_latent(S, rng, slot_probs, size_probs));
+    Var<T> z = constant(sample_latent(S, rng, slot_probs, size_probs, temperature));
     return sigmoid(decode(z)).value();
   }
 
