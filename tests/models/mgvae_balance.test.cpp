@@ -210,6 +210,45 @@ TEST_CASE("LearnedClustering: standardize off is the plain GNN, on centres the p
   }
 }
 
+TEST_CASE("LearnedClustering: logit scale multiplies the bounded logits, sample follows argmax", "[models][clustering][balance]") {
+  CounterRng g(55);
+  const std::int64_t n = 15, d = 4, k = 5;
+  std::vector<Graph::Edge> e;
+  for (std::int64_t u = 0; u + 1 < n; ++u) e.emplace_back(u, u + 1);
+  for (std::int64_t u = 0; u + 4 < n; u += 2) e.emplace_back(u, u + 4);
+  const Graph gr = Graph::from_edges(n, e);
+  const auto a = graph::gcn_normalized<double>(gr);
+  const TD X = TD::randn(Shape{n, d}, CounterRng(56));
+  const auto A = Adjacency<double>::of(a);
+  const auto x = NodeFeatures<double>::of(VD(X));
+  for (const bool stdz : {false, true}) {
+    CounterRng r1(9), r2(9), r3(9);
+    LearnedClustering<double> one(d, 6, k, r1, true, stdz), unit(d, 6, k, r2, true, stdz, 1.0),
+        big(d, 6, k, r3, true, stdz, 7.5);
+    const TD l1 = one.logits(A, x).value(), lu = unit.logits(A, x).value(), lb = big.logits(A, x).value();
+    CHECK(max_abs_diff(l1, lu) == 0.0);  // scale 1 is bit-identical to the default
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j < k; ++j) CHECK(lb(i, j) == Approx(7.5 * l1(i, j)).epsilon(1e-14));
+    // gradient of the scaled logits with respect to the node features
+    const auto gc = gradcheck(
+        [&](const std::vector<VD>& v) { return big.logits(A, NodeFeatures<double>::of(v[0])); }, std::vector<TD>{X});
+    INFO(gc.message);
+    CHECK(gc.ok);
+    // with a huge scale the hard Gumbel-max sample equals the noiseless argmax of Eq. 4 for this noise
+    CounterRng r4(9);
+    LearnedClustering<double> huge(d, 6, k, r4, true, stdz, 1e6);
+    const TD gum = gumbel_noise<double>(n, k, CounterRng(57));
+    const auto sample = huge.forward(A, x, gum), det = huge.forward(A, x, TD{});
+    CHECK(sample.labels == det.labels);
+    // and at scale 1 the noise changes some assignment (so the check above can fail)
+    const auto s1 = one.forward(A, x, gum), d1 = one.forward(A, x, TD{});
+    CHECK(s1.labels != d1.labels);
+  }
+  CounterRng r(1);
+  for (const double bad : {0.0, -1.0, std::nan(""), HUGE_VAL})
+    CHECK_THROWS_AS(LearnedClustering<double>(d, 6, k, r, true, false, bad), std::invalid_argument);
+}
+
 TEST_CASE("MGVAE balance options: loss terms, values and permutation invariance", "[models][mgvae][balance]") {
   CounterRng rng(61);
   const std::int64_t n = 14, f = 5;
@@ -246,6 +285,7 @@ TEST_CASE("MGVAE balance options: loss terms, values and permutation invariance"
     cfg.balance_on = variant == 0 ? BalanceOn::Argmax : variant == 1 ? BalanceOn::Both : BalanceOn::Sample;
     cfg.w_infomax = variant == 2 ? 0.3 : 0.0;
     cfg.standardize_cluster_logits = variant != 0;
+    cfg.cluster_logit_scale = variant == 2 ? 4.0 : 1.0;
     CounterRng init(62);
     Mgvae<double> model(cfg, n, init);
     const auto noise = model.draw_noise(CounterRng(63));

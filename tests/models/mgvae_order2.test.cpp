@@ -274,6 +274,9 @@ TEST_CASE("Mgvae<T, 2>: typed errors for bad shapes, empty and too-large graphs"
   MgvaeConfig c2 = cfg;
   c2.hidden.clear();
   CHECK_THROWS_AS(M2(c2, 5, rng), std::invalid_argument);
+  MgvaeConfig c3 = cfg;
+  c3.cluster_logit_scale = 2.0;  // first-order option: rejected, not silently ignored
+  CHECK_THROWS_AS(M2(c3, 5, rng), std::invalid_argument);
   CHECK_THROWS_AS(M2(cfg, 3, rng), std::invalid_argument);  // K^L = 4 > 3 nodes
   // graphs smaller than K_s are fine (empty clusters)
   const auto bs = RaggedBatch::from_sizes({2, 1});

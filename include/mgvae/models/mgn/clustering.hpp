@@ -205,13 +205,19 @@ Clustering<T> fixed_clustering(const std::vector<std::int64_t>& labels, std::int
 /// `standardize` (default false; false is bit-identical to the plain GNN): the GNN output is
 /// column-standardised over the nodes (`standardize_columns`) before the tanh, so the argmax of
 /// Eq. 4 cannot put every node into the same cluster through a shared per-cluster offset.
+/// `scale` (default 1; 1 is bit-identical): the final logits are multiplied by it, so bounded
+/// logits lie in [−scale, scale]. The hard Gumbel-max sample argmax(p̃ + g) then follows the
+/// noiseless argmax more closely as the scale grows (Gumbel noise has std π/√6 ≈ 1.28), so a
+/// balance term computed on the training sample also constrains the evaluation partition.
 template <class T>
 class LearnedClustering : public nn::Module<T> {
  public:
   LearnedClustering(std::int64_t in, std::int64_t hidden, std::int64_t k, CounterRng& rng, bool bounded = true,
-                    bool standardize = false)
-      : k_(k), bounded_(bounded), standardize_(standardize) {
+                    bool standardize = false, double scale = 1.0)
+      : k_(k), bounded_(bounded), standardize_(standardize), scale_(scale) {
     if (k < 1) throw_invalid("LearnedClustering", "K must be >= 1");
+    if (!(std::isfinite(scale) && scale > 0.0))
+      throw_invalid("LearnedClustering", "logit scale must be finite and > 0, got " + std::to_string(scale));
     l1_ = this->register_module("gc0", std::make_shared<GcnLayer<T>>(in, hidden, rng, Activation::Relu));
     l2_ = this->register_module("gc1", std::make_shared<GcnLayer<T>>(hidden, k, rng, Activation::Identity));
   }
@@ -219,7 +225,8 @@ class LearnedClustering : public nn::Module<T> {
   Var<T> logits(const Adjacency<T>& a, const NodeFeatures<T>& x) const {
     Var<T> l = l2_->forward(a, l1_->forward(a, x));
     if (standardize_) l = standardize_columns(l);
-    return bounded_ ? tanh(l) : l;
+    if (bounded_) l = tanh(l);
+    return scale_ == 1.0 ? l : mul_scalar(l, static_cast<T>(scale_));
   }
   /// Π for the graph (a, x). `gumbel` undefined = Eq. 4 (evaluation).
   /// @throw std::invalid_argument if K exceeds the number of nodes.
@@ -230,10 +237,12 @@ class LearnedClustering : public nn::Module<T> {
     return straight_through_gumbel(logits(a, x), gumbel, tau);
   }
   std::int64_t k() const { return k_; }
+  double scale() const { return scale_; }
 
  private:
   std::int64_t k_;
   bool bounded_, standardize_;
+  double scale_;
   std::shared_ptr<GcnLayer<T>> l1_, l2_;
 };
 

@@ -62,12 +62,12 @@ class MgnLevel : public nn::Module<T> {
  public:
   MgnLevel(std::int64_t latent_in, std::int64_t k, const std::vector<std::int64_t>& hidden, std::int64_t latent_out,
            ClusteringKind kind, std::int64_t cluster_hidden, CounterRng& rng, bool bounded_logits = true,
-           bool standardize_logits = false)
+           bool standardize_logits = false, double logit_scale = 1.0)
       : k_(k), kind_(kind) {
     if (kind == ClusteringKind::Learned)
       cluster_ = this->register_module("cluster",
                                        std::make_shared<LearnedClustering<T>>(latent_in, cluster_hidden, k, rng, bounded_logits,
-                                                                             standardize_logits));
+                                                                             standardize_logits, logit_scale));
     encoder_ = this->register_module("encoder", std::make_shared<GcnGaussianEncoder<T>>(latent_in, hidden, latent_out, rng));
   }
   std::int64_t k() const { return k_; }

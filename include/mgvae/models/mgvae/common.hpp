@@ -31,6 +31,10 @@ struct MgvaeConfig {
   /// Column-standardise the clustering GNN's output over the nodes before the tanh
   /// (clustering.hpp `standardize_columns`; first-order model only). Default off.
   bool standardize_cluster_logits = false;
+  /// Multiplier of the (bounded) clustering logits (clustering.hpp `LearnedClustering`; first-order
+  /// model only). 1 = the paper / authors' scripts; larger makes the training Gumbel sample track
+  /// the evaluation argmax. Must be finite and > 0.
+  double cluster_logit_scale = 1.0;
   double tau = 1.0;                      ///< Gumbel-softmax temperature
   ClusterPooling pooling = ClusterPooling::SumL2;
   double w_local = 0.1, w_coarse = 0.01, w_kl = 1.0, w_balance = 1.0;

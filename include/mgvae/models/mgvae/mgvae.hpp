@@ -55,7 +55,8 @@ class Mgvae : public nn::Module<T> {
       levels_.push_back(this->register_module(
           "level" + std::to_string(s),
           std::make_shared<MgnLevel<T>>(cfg.latent, sizes_[s], cfg.hidden, cfg.latent, cfg.clustering, cfg.cluster_hidden, rng,
-                                        cfg.bounded_cluster_logits, cfg.standardize_cluster_logits)));
+                                        cfg.bounded_cluster_logits, cfg.standardize_cluster_logits,
+                                        cfg.cluster_logit_scale)));
   }
 
   const MgvaeConfig& config() const { return cfg_; }

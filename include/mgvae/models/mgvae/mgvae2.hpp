@@ -220,6 +220,7 @@ class Mgvae<T, 2> : public nn::Module<T> {
     check_arg(cfg.cluster_hidden >= 1, fn, "cfg.cluster_hidden", "must be >= 1");
     check_arg(cfg.max_graph_nodes >= 1, fn, "cfg.max_graph_nodes", "must be >= 1");
     check_arg(cfg.tau > 0, fn, "cfg.tau", "must be > 0");
+    check_arg(cfg.cluster_logit_scale == 1.0, fn, "cfg.cluster_logit_scale", "is a first-order option; must be 1");
     check_arg(num_nodes >= 1, fn, "num_nodes", "must be >= 1");
     check_size(fn, num_nodes);
     sizes_ = level_sizes(num_nodes, cfg.levels, cfg.clusters_per_level);
