@@ -241,7 +241,7 @@ struct ArRunArgs {
   std::vector<int> valences;
   ArConfig cfg;
   int epochs = 1, batch = 32, threads = 1;
-  double lr = 1e-3, clip = 10, max_minutes = 0, temperature = 1;
+  double lr = 1e-3, clip = 10, max_minutes = 0, temperature = 1, stop_temperature = 0;
   std::int64_t samples = 1000;
   std::uint64_t seed = 1, sample_seed = 2;
   std::string load;
@@ -301,7 +301,7 @@ int run_autoregressive(const ArRunArgs& a) {
                       {{"model", "molgen_autoregressive"}, {"decoder", "autoregressive"}});
 
   const auto t_sample = Clock::now();
-  const auto gen = model.sample(a.samples, a.sample_seed, a.temperature);
+  const auto gen = model.sample(a.samples, a.sample_seed, a.temperature, 500, a.stop_temperature);
   const double sample_seconds = seconds_since(t_sample);
   std::vector<data::MolGraph> graphs;
   for (const auto& g : gen) graphs.push_back(to_data(g));
@@ -393,7 +393,7 @@ int run_autoregressive(const ArRunArgs& a) {
                                                          res.invalid_log.begin() + std::min<std::size_t>(20, res.invalid_log.size())))},
       {"config",
        {{"train_size", T_}, {"epochs", a.epochs}, {"batch", a.batch}, {"lr", a.lr}, {"clip", a.clip}, {"seed", a.seed}, {"sample_seed", a.sample_seed},
-        {"threads", a.threads}, {"temperature", a.temperature}, {"hidden", a.cfg.hidden}, {"layers", a.cfg.layers},
+        {"threads", a.threads}, {"temperature", a.temperature}, {"stop_temperature", a.stop_temperature}, {"hidden", a.cfg.hidden}, {"layers", a.cfg.layers},
         {"state", a.cfg.state}, {"head_hidden", a.cfg.head_hidden}, {"max_atoms", a.cfg.max_atoms},
         {"max_valence", a.cfg.max_valence}, {"parameters", model.num_parameters()}, {"load", a.load}}},
       {"history", history}};
@@ -420,7 +420,7 @@ int main(int argc, char** argv) {
                eval_samples = 256, dec_edge = 2;
   int epochs = 30, batch = 32, threads = 1, enc_layers = 3, dec_layers = 3;
   double kl_warmup = 3, lr = 1e-3, beta = 0.1, lambda_coarse = 0.1, lambda_balance = 0.1, bond_power = 0.5, atom_power = 0.0, clip = 10.0,
-         max_minutes = 0, temperature = 1.0;
+         max_minutes = 0, temperature = 1.0, stop_temperature = 0.0;
   std::uint64_t seed = 1;
   std::int64_t sample_seed = -1;
   bool novelty_all = true, debias = false;
@@ -479,6 +479,11 @@ int main(int argc, char** argv) {
                  "free-matched slots of a random training molecule)")
       ->check(CLI::IsMember({"iid", "empirical"}));
   app.add_option("--temperature", temperature, "scale of the prior noise at sampling (1 = the prior)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--stop-temperature", stop_temperature,
+                 "autoregressive only: temperature of the STOP decision, drawn before the atom type (0 = one draw "
+                 "at --temperature over atoms and STOP; 1 keeps the molecule-size distribution while --temperature "
+                 "diversifies atoms and bonds)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--debias", debias,
                "at sampling, divide the pair probabilities by the bond-class weights and renormalise (the optimum "
@@ -605,6 +610,10 @@ int main(int argc, char** argv) {
     std::cout << "QM9: " << all_smiles.size() << " molecules, split " << split << ": " << split_rows << " rows; training on "
               << T_ << " (skipped " << ds.num_skipped() << " zwitterions/unconvertible among the drawn rows)\n";
   if (T_ == 0) throw std::runtime_error("no training molecules");
+  if (app.count("--stop-temperature") && decoder != "autoregressive") {
+    std::cerr << "error: --stop-temperature applies to --decoder autoregressive only\n";
+    return 2;
+  }
   if (decoder == "autoregressive") {  // a separate model and loop (run_autoregressive above)
     if (temperature <= 0) {
       std::cerr << "error: --decoder autoregressive needs --temperature > 0 (it scales the sampling softmax)\n";
@@ -633,6 +642,7 @@ int main(int argc, char** argv) {
     ar.clip = clip;
     ar.max_minutes = max_minutes;
     ar.temperature = temperature;
+    ar.stop_temperature = stop_temperature;
     ar.samples = samples;
     ar.seed = seed;
     ar.sample_seed = final_sample_seed;

@@ -369,6 +369,8 @@ TEST_CASE("autoregressive MGN: bad input gives typed exceptions", "[models][molg
   CHECK_THROWS_AS(model.sample(-1, 1), std::invalid_argument);
   CHECK_THROWS_AS(model.sample(5, 1, 0.0), std::invalid_argument);
   CHECK_THROWS_AS(model.sample(5, 1, 1.0, 0), std::invalid_argument);
+  CHECK_THROWS_AS(model.sample(5, 1, 1.0, 500, -1.0), std::invalid_argument);
+  CHECK_THROWS_AS(model.sample(5, 1, 1.0, 500, std::nan("")), std::invalid_argument);
   std::vector<ArPartial> none;
   RaggedBatch b;
   Tensor<float> A, X;
@@ -381,4 +383,67 @@ TEST_CASE("autoregressive MGN: bad input gives typed exceptions", "[models][molg
   const auto tf = ArTeacher::make({relabel(gs[0], bfs_order(gs[0], 0))}, tiny());
   Var<float> wrong(Tensor<float>::zeros(Shape{2, 2}), false);
   CHECK_THROWS_AS(model.forward(tf, &wrong), std::invalid_argument);
+}
+
+TEST_CASE("autoregressive MGN: split STOP draw matches its two-stage distribution", "[models][molgen][autoregressive]") {
+  // classes 0..2 are atom types, 3 is STOP
+  const std::vector<float> logits{1.0f, 0.5f, -1.0f, 2.0f};
+  const auto softmax = [&](const std::vector<char>& allow, double t) {
+    std::vector<double> p(4, 0.0);
+    double s = 0;
+    for (int c = 0; c < 4; ++c)
+      if (allow[c]) s += p[c] = std::exp(logits[c] / t);
+    for (auto& v : p) v /= s;
+    return p;
+  };
+  const auto freq = [&](const std::vector<char>& allow, double t, double ts, std::uint64_t seed) {
+    CounterRng rng(seed, 3);
+    std::vector<double> f(4, 0.0);
+    const int n = 200000;
+    int bad = 0;
+    for (int i = 0; i < n; ++i) {
+      const auto c = ArMolGen<float>::draw_split_stop(logits.data(), allow, t, ts, rng);
+      if (c < 0 || c >= 4 || !allow[static_cast<std::size_t>(c)]) ++bad;
+      else f[static_cast<std::size_t>(c)] += 1.0;
+    }
+    CHECK(bad == 0);  // only allowed classes are drawn
+    for (auto& v : f) v /= n;
+    return f;
+  };
+  const auto close = [](const std::vector<double>& f, const std::vector<double>& p) {
+    for (std::size_t c = 0; c < p.size(); ++c) {
+      INFO("class " << c << ": frequency " << f[c] << " vs probability " << p[c]);
+      CHECK(std::abs(f[c] - p[c]) < 5.0 * std::sqrt(p[c] * (1 - p[c]) / 200000.0) + 1e-12);
+    }
+  };
+  const std::vector<char> all{1, 1, 1, 1};
+  // stop at temperature 1, atoms at temperature 2: P(stop) from softmax_1, atoms ∝ exp(l / 2) otherwise
+  {
+    const auto p1 = softmax(all, 1.0);
+    auto pa = softmax(std::vector<char>{1, 1, 1, 0}, 2.0);
+    std::vector<double> want(4);
+    for (int c = 0; c < 3; ++c) want[c] = (1 - p1[3]) * pa[c];
+    want[3] = p1[3];
+    close(freq(all, 2.0, 1.0, 11), want);
+  }
+  // equal temperatures: the single draw's distribution
+  close(freq(all, 1.7, 1.7, 12), softmax(all, 1.7));
+  // STOP masked: never stops; only STOP allowed: always stops
+  const std::vector<char> no_stop{1, 1, 0, 0}, only_stop{0, 0, 0, 1};
+  close(freq(no_stop, 2.0, 1.0, 13), softmax(no_stop, 2.0));
+  close(freq(only_stop, 2.0, 1.0, 14), std::vector<double>{0, 0, 0, 1});
+  // the sampler with it: valid, reproducible, and different from the single draw's stream
+  ArConfig c = tiny();
+  c.max_atoms = 12;
+  const ArMolGen<float> model(c);
+  const auto a = model.sample(60, 5, 2.0, 32, 1.0), b = model.sample(60, 5, 2.0, 32, 1.0), d = model.sample(60, 5, 2.0, 32);
+  REQUIRE(a.size() == 60);
+  bool differs = false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    validate_graph("split-stop sample", static_cast<std::int64_t>(i), a[i], 4, 3);
+    CHECK(a[i].atom_type == b[i].atom_type);
+    CHECK(a[i].bonds == b[i].bonds);
+    differs = differs || a[i].atom_type != d[i].atom_type || a[i].bonds != d[i].bonds;
+  }
+  CHECK(differs);
 }

@@ -520,14 +520,21 @@ class ArMolGen : public nn::Module<T> {
 
   /// Samples `count` molecules (seeded, reproducible): categorical draws from the masked softmaxes at
   /// `temperature` (> 0), in chunks of `chunk` molecules decoded in parallel. Every result is
-  /// connected and respects cfg.max_valence. @throw std::invalid_argument for count < 0, chunk < 1,
-  /// temperature <= 0.
+  /// connected and respects cfg.max_valence. `stop_temperature` (0 = the same as `temperature`, a
+  /// single draw over atom types + STOP, the default): otherwise the next-atom draw is split in two,
+  /// STOP with its probability under softmax(logits / stop_temperature) over the allowed classes, then
+  /// (if not stopping) the atom type from softmax(logits / temperature) over the allowed atom types.
+  /// With stop_temperature = 1 a higher `temperature` diversifies atoms and bonds without changing
+  /// how likely the molecule is to end at each step. The split draw has the single draw's
+  /// distribution when both temperatures are equal, but consumes the random stream differently.
+  /// @throw std::invalid_argument for count < 0, chunk < 1, temperature <= 0, stop_temperature < 0.
   std::vector<MolecularGraph> sample(std::int64_t count, std::uint64_t seed, double temperature = 1.0,
-                                     std::int64_t chunk = 500) const {
+                                     std::int64_t chunk = 500, double stop_temperature = 0.0) const {
     constexpr const char* fn = "ArMolGen::sample";
     check_arg(count >= 0, fn, "count", "must be >= 0");
     check_arg(chunk >= 1, fn, "chunk", "must be >= 1");
     check_arg(temperature > 0, fn, "temperature", "must be > 0");
+    check_arg(stop_temperature >= 0 && std::isfinite(stop_temperature), fn, "stop_temperature", "must be finite and >= 0");
     const std::int64_t F = cfg_.atom_types, E = cfg_.bond_types, S = cfg_.state;
     std::vector<MolecularGraph> out;
     NoGradGuard ng;
@@ -561,7 +568,9 @@ class ArMolGen : public nn::Module<T> {
         for (std::size_t a = 0; a < act.size(); ++a) {
           std::copy_n(hv.data() + static_cast<std::int64_t>(a) * S, S, hval.data() + act[a] * S);
           const auto allow = ar_type_mask(parts[a], cfg_.max_valence, F, cfg_.max_atoms);
-          const std::int64_t x = draw(tl.data() + static_cast<std::int64_t>(a) * (F + 1), allow, temperature, rng);
+          const T* row_logits = tl.data() + static_cast<std::int64_t>(a) * (F + 1);
+          const std::int64_t x = stop_temperature > 0 ? draw_split_stop(row_logits, allow, temperature, stop_temperature, rng)
+                                                      : draw(row_logits, allow, temperature, rng);
           newt[a] = x;
           if (x == F) {
             done[act[a]] = 1;
@@ -615,6 +624,32 @@ class ArMolGen : public nn::Module<T> {
       ++total;
     }
   }
+  /// The two-stage next-atom draw of `sample` (the last class is STOP): STOP with its probability
+  /// under softmax(logits / stop_temperature) over the allowed classes, else an allowed atom type
+  /// from softmax(logits / temperature). Public for the tests.
+ public:
+  static std::int64_t draw_split_stop(const T* logits, const std::vector<char>& allow, double temperature,
+                                      double stop_temperature, CounterRng& rng) {
+    const std::int64_t k = static_cast<std::int64_t>(allow.size()), stop = k - 1;
+    bool any_atom = false;
+    for (std::int64_t c = 0; c < stop; ++c) any_atom = any_atom || allow[c];
+    if (!any_atom) return allow[stop] ? stop : draw(logits, allow, temperature, rng);
+    if (allow[stop]) {
+      double mx = -1e300;
+      for (std::int64_t c = 0; c < k; ++c)
+        if (allow[c]) mx = std::max(mx, static_cast<double>(logits[c]) / stop_temperature);
+      double s = 0;
+      for (std::int64_t c = 0; c < k; ++c)
+        if (allow[c]) s += std::exp(static_cast<double>(logits[c]) / stop_temperature - mx);
+      const double p_stop = std::exp(static_cast<double>(logits[stop]) / stop_temperature - mx) / s;
+      if (rng.next_uniform() < p_stop) return stop;
+    }
+    std::vector<char> atoms = allow;
+    atoms[static_cast<std::size_t>(stop)] = 0;
+    return draw(logits, atoms, temperature, rng);
+  }
+
+ private:
   /// One categorical draw from softmax(logits / temperature) over the allowed classes.
   static std::int64_t draw(const T* logits, const std::vector<char>& allow, double temperature, CounterRng& rng) {
     const std::int64_t k = static_cast<std::int64_t>(allow.size());
