@@ -5,7 +5,8 @@
 //   graph_generation [--data DIR] [--epochs E] [--runs R] [--samples S] [--protocol paper|gdss|both] [--out DIR]
 //
 // Model selection: --val-count V holds out V training graphs (split fixed by --val-seed) and reports
-// MMDs vs them instead of evaluating the test set.
+// MMDs vs them instead of evaluating the test set. --val-folds K --val-fold i instead holds out fold i of a
+// size-stratified K-fold split (every node count in each fold; stratified_fold_split in graphgen/tuning.hpp).
 //
 // Writes OUT/metrics.json (atomically) and OUT/samples.svg. See docs/graph_generation.md.
 #include <CLI/CLI.hpp>
@@ -59,9 +60,10 @@ int main(int argc, char** argv) {
   std::string data_dir = examples::default_data_dir("community_small"), out_dir = "out/graph_generation", protocol = "both";
   // Defaults chosen on the validation split (docs/results.md, "Model selection on a validation split"):
   // 2000 epochs and threshold 0.4; gradient-norm clipping at 50 (second sweep, "Learned equivariant prior and
-  // gradient clipping"); everything else as in the paper / the first implementation.
+  // gradient clipping"); size matching on (fourth sweep, size-stratified folds); everything else as in the paper /
+  // the first implementation.
   int epochs = 2000, batch = 20, layers = 10, latent = 16, hidden = 64, dec_hidden = 256, levels = 2, runs = 15,
-      samples = 1024, threads = 1, log_every = 10, val_count = 0, val_runs = 3, val_samples = 512, val_every = 0,
+      samples = 1024, threads = 1, log_every = 10, val_count = 0, val_folds = 0, val_fold = 0, val_runs = 3, val_samples = 512, val_every = 0,
       slots = 16, calib_samples = 1024;
   double lr_min = 0.0;
   std::string lr_schedule = "constant", threshold_calibration = "none";
@@ -71,7 +73,7 @@ int main(int argc, char** argv) {
   std::string prior = "standard";
   std::vector<double> val_thresholds;
   std::uint64_t seed = 1, val_seed = 0;
-  bool bernoulli = false, size_matching = false;
+  bool bernoulli = false, size_matching = true;
   app.add_option("--data", data_dir, "directory with community_small.txt and the .train/.test.index files "
                                      "(missing: generate 100 graphs with the seed-fixed community generator, split 80/20)");
   app.add_option("--epochs", epochs, "training epochs")->check(CLI::NonNegativeNumber);
@@ -121,9 +123,11 @@ int main(int argc, char** argv) {
                  "sample, keep the node set of the thresholded graph and its m most probable pairs, m = the mean edge "
                  "count of the graphs trained on with that many nodes (neither is in the paper)")
       ->check(CLI::IsMember({"none", "edges", "size-edges"}));
-  app.add_flag("--size-matching", size_matching,
+  app.add_flag("--size-matching,!--no-size-matching", size_matching,
                "rejection-sample the generated graphs so that their node counts follow the graphs trained on "
-               "(acceptance from --calib-samples calibration samples; not in the paper)");
+               "(acceptance from --calib-samples calibration samples; not in the paper, GDSS/GRAN draw n from the "
+               "training sizes; default on since the fourth validation sweep, off with --no-size-matching; "
+               "off by default with --bernoulli)");
   app.add_option("--calib-samples", calib_samples, "prior samples used by --threshold-calibration edges and --size-matching")
       ->check(CLI::PositiveNumber);
   app.add_option("--val-thresholds", val_thresholds,
@@ -135,6 +139,12 @@ int main(int argc, char** argv) {
                  "hold out this many of the training graphs for validation (model selection); 0 = train on all. "
                  "With a validation split the test set is not evaluated")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--val-folds", val_folds,
+                 "size-stratified K-fold validation split (K >= 2; 0 = off): within each node count the training "
+                 "graphs are shuffled (--val-seed) and dealt round-robin into K folds; fold --val-fold is held out. "
+                 "Not with --val-count; the test set is not evaluated")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--val-fold", val_fold, "validation fold of --val-folds (0 <= i < K)")->check(CLI::NonNegativeNumber);
   app.add_option("--val-seed", val_seed, "seed of the validation split (independent of --seed)");
   app.add_option("--val-runs", val_runs, "sampling runs of the validation MMD")->check(CLI::PositiveNumber);
   app.add_option("--val-samples", val_samples, "generated graphs per validation run")->check(CLI::PositiveNumber);
@@ -157,6 +167,16 @@ int main(int argc, char** argv) {
     std::cerr << "--temperature / --val-temperatures need --prior standard\n";
     return 1;
   }
+  if (val_folds > 0 && val_count > 0) {
+    std::cerr << "--val-folds and --val-count are mutually exclusive (give one validation split)\n";
+    return 1;
+  }
+  if (val_folds == 1 || (val_folds > 0 && val_fold >= val_folds) || (val_folds == 0 && val_fold != 0)) {
+    std::cerr << "--val-folds K needs K >= 2 and --val-fold i with 0 <= i < K (got --val-folds " << val_folds
+              << " --val-fold " << val_fold << ")\n";
+    return 1;
+  }
+  if (bernoulli && app.count("--size-matching") == 0) size_matching = false;  // the default needs thresholding
   if (bernoulli && (threshold_calibration != "none" || size_matching)) {
     std::cerr << "--threshold-calibration / --size-matching need thresholding (not --bernoulli)\n";
     return 1;
@@ -194,15 +214,28 @@ int main(int argc, char** argv) {
   for (const auto& g : train) n_max = std::max(n_max, g.n);
   std::vector<SmallGraph> val;
   std::vector<std::size_t> val_positions;  // positions in the training list (= the .train.index order)
-  if (val_count > 0) {
-    const auto sp = validation_split(train.size(), static_cast<std::size_t>(val_count), val_seed);
+  if (val_count > 0 || val_folds > 0) {
+    ValidationSplit sp;
+    if (val_folds > 0) {
+      std::vector<int> sizes;
+      for (const auto& g : train) sizes.push_back(g.n);
+      try {
+        sp = stratified_fold_split(sizes, static_cast<std::size_t>(val_folds), static_cast<std::size_t>(val_fold), val_seed);
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "--val-folds / --val-fold: " << e.what() << "\n";
+        return 1;
+      }
+    } else {
+      sp = validation_split(train.size(), static_cast<std::size_t>(val_count), val_seed);
+    }
     std::vector<SmallGraph> rest;
     for (auto i : sp.train) rest.push_back(train[i]);
     for (auto i : sp.val) val.push_back(train[i]);
     val_positions = sp.val;
     train = std::move(rest);
-    std::cout << "validation: " << val.size() << " of the training graphs held out (val-seed " << val_seed
-              << "), training on " << train.size() << "; the test set is not evaluated\n";
+    std::cout << "validation: " << val.size() << " of the training graphs held out (";
+    if (val_folds > 0) std::cout << "size-stratified fold " << val_fold << " of " << val_folds << ", ";
+    std::cout << "val-seed " << val_seed << "), training on " << train.size() << "; the test set is not evaluated\n";
   }
   auto summary = [](const std::vector<SmallGraph>& gs) {
     double n = 0, m = 0;
@@ -513,7 +546,17 @@ int main(int argc, char** argv) {
     json vj;
     vj["val_count"] = val.size();
     vj["val_seed"] = val_seed;
-    vj["split"] = "validation_split(80, val_count, val_seed) in graphgen/graph_data.hpp; positions in the .train.index list";
+    if (val_folds > 0) {
+      vj["val_folds"] = val_folds;
+      vj["val_fold"] = val_fold;
+      vj["split"] = "stratified_fold_split(node counts of the 80 training graphs, val_folds, val_fold, val_seed) in "
+                    "graphgen/tuning.hpp; positions in the .train.index list";
+      std::vector<int> hist(static_cast<std::size_t>(n_max + 1), 0);
+      for (const auto& g : val) ++hist[static_cast<std::size_t>(g.n)];
+      vj["val_size_hist"] = hist;
+    } else {
+      vj["split"] = "validation_split(80, val_count, val_seed) in graphgen/graph_data.hpp; positions in the .train.index list";
+    }
     vj["val_positions"] = val_positions;
     vj["runs"] = val_runs;
     vj["samples_per_run"] = val_samples;
@@ -620,6 +663,7 @@ int main(int argc, char** argv) {
                {"beta", beta},             {"lambda_rec", lambda_rec},                       {"lambda_bal", lambda_bal},
                {"tau", tau},               {"seed", seed},       {"bernoulli", bernoulli},   {"threshold", threshold},   {"threads", threads},
                {"parameters", model.num_parameters()}, {"val_count", val_count},      {"val_seed", val_seed},
+               {"val_folds", val_folds},   {"val_fold", val_fold},
                {"lr_schedule", lr_schedule}, {"lr_min", lr_min}, {"threshold_calibration", threshold_calibration},
                {"threshold_given", threshold_given}, {"temperature", temperature},
                {"prior", prior},           {"clip", clip},       {"clipped_steps", clipped_total}, {"steps", steps_total}};

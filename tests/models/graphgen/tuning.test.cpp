@@ -1,5 +1,5 @@
-// Learning-rate schedule and edge-count threshold calibration of the graph-generation trainer
-// (graphgen/tuning.hpp; options --lr-schedule, --lr-min, --threshold-calibration).
+// Learning-rate schedule, edge-count threshold calibration, size matching and the size-stratified K-fold split of the graph-generation trainer
+// (graphgen/tuning.hpp; options --lr-schedule, --lr-min, --threshold-calibration, --size-matching, --val-folds).
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -245,4 +245,69 @@ TEST_CASE("graphgen: size matching by rejection follows the reference node-count
   CHECK_THROWS_AS(size_acceptance(ref, gen, 5), std::invalid_argument);          // a graph of 6 nodes
   CHECK_THROWS_AS(size_acceptance(ref, graphs_of({6}), 6), std::invalid_argument);  // no common size
   CHECK_THROWS_AS(accept_by_size(graphs_of({7}), a, CounterRng(1), 0), std::invalid_argument);
+}
+
+TEST_CASE("graphgen: size-stratified K-fold validation split", "[graphgen][tuning][split]") {
+  // node counts of a Community-small-like training list: 21 x 12, 20 x 14, 15 x 16, 13 x 18, 11 x 20 (80 graphs),
+  // interleaved so that the classes are not contiguous
+  std::vector<int> sizes;
+  const std::vector<std::pair<int, int>> mix{{12, 21}, {14, 20}, {16, 15}, {18, 13}, {20, 11}};
+  for (int k = 0; k < 21; ++k)
+    for (const auto& [n, c] : mix)
+      if (k < c) sizes.push_back(n);
+  REQUIRE(sizes.size() == 80);
+  const std::size_t K = 4;
+  std::vector<int> owner(sizes.size(), -1);
+  std::vector<std::vector<std::size_t>> vals;
+  for (std::size_t f = 0; f < K; ++f) {
+    const auto s = stratified_fold_split(sizes, K, f, 0);
+    CHECK(std::is_sorted(s.val.begin(), s.val.end()));
+    CHECK(std::is_sorted(s.train.begin(), s.train.end()));
+    CHECK(s.val.size() + s.train.size() == sizes.size());
+    CHECK(s.val.size() == 20);  // 80 / 4
+    // train = the complement of val
+    std::vector<int> in(sizes.size(), 0);
+    for (auto i : s.val) in[i] += 1;
+    for (auto i : s.train) in[i] += 2;
+    for (int x : in) CHECK((x == 1 || x == 2));
+    for (auto i : s.val) {
+      CHECK(owner[i] == -1);  // in no other fold
+      owner[i] = static_cast<int>(f);
+    }
+    vals.push_back(s.val);
+  }
+  for (int o : owner) CHECK(o >= 0);  // every graph in exactly one fold
+  // per class, the fold counts differ by at most 1 (every fold sees every size)
+  for (const auto& [n, c] : mix) {
+    std::vector<int> cnt(K, 0);
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      if (sizes[i] == n) ++cnt[static_cast<std::size_t>(owner[i])];
+    const auto [lo, hi] = std::minmax_element(cnt.begin(), cnt.end());
+    CHECK(*hi - *lo <= 1);
+    CHECK(*lo >= 2);
+  }
+  // deterministic for a seed; another seed gives another split (same per-class counts)
+  for (std::size_t f = 0; f < K; ++f) {
+    CHECK(stratified_fold_split(sizes, K, f, 0).val == vals[f]);
+    CHECK(stratified_fold_split(sizes, K, f, 0).train == stratified_fold_split(sizes, K, f, 0).train);
+  }
+  bool differs = false;
+  for (std::size_t f = 0; f < K; ++f) differs = differs || stratified_fold_split(sizes, K, f, 1).val != vals[f];
+  CHECK(differs);
+  CHECK(stratified_fold_split(sizes, K, 0, 1).val != vals[0]);
+  // fold sizes differ by at most 1 when K does not divide n or the classes (7 graphs, 3 folds: 3/2/2)
+  const std::vector<int> small{5, 5, 6, 6, 6, 7, 5};
+  std::vector<std::size_t> fs;
+  for (std::size_t f = 0; f < 3; ++f) fs.push_back(stratified_fold_split(small, 3, f, 2).val.size());
+  CHECK(*std::max_element(fs.begin(), fs.end()) - *std::min_element(fs.begin(), fs.end()) <= 1);
+  CHECK(fs[0] + fs[1] + fs[2] == 7);
+  // K = n: leave-one-out, every fold one graph
+  for (std::size_t f = 0; f < 7; ++f) CHECK(stratified_fold_split(small, 7, f, 0).val.size() == 1);
+  // typed errors
+  CHECK_THROWS_AS(stratified_fold_split(sizes, 1, 0, 0), std::invalid_argument);  // K = 1
+  CHECK_THROWS_AS(stratified_fold_split(sizes, 0, 0, 0), std::invalid_argument);
+  CHECK_THROWS_AS(stratified_fold_split(sizes, 4, 4, 0), std::invalid_argument);  // i >= K
+  CHECK_THROWS_AS(stratified_fold_split(small, 8, 0, 0), std::invalid_argument);  // K > number of graphs
+  CHECK_THROWS_AS(stratified_fold_split({}, 2, 0, 0), std::invalid_argument);
+  CHECK_THROWS_AS(stratified_fold_split({3, -1, 4}, 2, 0, 0), std::invalid_argument);
 }

@@ -17,6 +17,9 @@
 ///   distribution matches a reference (the graphs trained on): a(n) = r(n) / max r, r(n) = p_ref(n) / p_gen(n)
 ///   (0 where p_ref(n) = 0 or p_gen(n) = 0). Accepted graphs then have node counts ∝ p_gen(n) a(n) ∝ p_ref(n)
 ///   on the sizes the generator produces. Not in the MGVAE paper (GDSS / GRAN draw n from the training data).
+/// * `stratified_fold_split`: size-stratified K-fold validation split of the training graphs (options
+///   `--val-folds K --val-fold i`): every node-count class is shuffled and dealt round-robin into the K folds,
+///   so each fold has every size in (almost) the training proportions.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -199,6 +202,42 @@ inline std::vector<SmallGraph> accept_by_size(std::vector<SmallGraph> gs, const 
     if (rng.uniform(offset + k) < acceptance[static_cast<std::size_t>(gs[k].n)]) out.push_back(std::move(gs[k]));
   }
   return out;
+}
+
+/// Size-stratified K-fold split of n = classes.size() graphs (classes[k] = the class of graph k, e.g. its
+/// node count). Classes are visited in ascending order; the positions of a class (ascending) are shuffled by
+/// Fisher-Yates with CounterRng(seed, 0x7A1C).split(class) and dealt round-robin into folds 0..K−1, the
+/// dealing position continuing across classes (graph number d overall goes to fold d mod K). So every graph is
+/// in exactly one fold, fold sizes differ by at most 1, and within a class the per-fold counts differ by at
+/// most 1. Returns fold `fold` as `val` and the other folds as `train` (both sorted, i.e. in the original
+/// order). @throw std::invalid_argument for folds < 2, fold ≥ folds, folds > n, or a negative class.
+inline ValidationSplit stratified_fold_split(const std::vector<int>& classes, std::size_t folds, std::size_t fold,
+                                             std::uint64_t seed) {
+  constexpr const char* fn = "stratified_fold_split: ";
+  if (folds < 2) throw std::invalid_argument(std::string(fn) + "the number of folds must be >= 2");
+  if (fold >= folds) throw std::invalid_argument(std::string(fn) + "fold must be < the number of folds");
+  if (folds > classes.size())
+    throw std::invalid_argument(std::string(fn) + "more folds than graphs (" + std::to_string(folds) + " > " +
+                                std::to_string(classes.size()) + ")");
+  int cmax = -1;
+  for (int c : classes) {
+    if (c < 0) throw std::invalid_argument(std::string(fn) + "classes must be >= 0");
+    cmax = std::max(cmax, c);
+  }
+  std::vector<std::vector<std::size_t>> by_class(static_cast<std::size_t>(cmax + 1));
+  for (std::size_t k = 0; k < classes.size(); ++k) by_class[static_cast<std::size_t>(classes[k])].push_back(k);
+  const CounterRng base(seed, 0x7A1C);
+  std::vector<std::uint8_t> in_val(classes.size(), 0);
+  std::size_t d = 0;  // dealing position, continued across classes
+  for (std::size_t c = 0; c < by_class.size(); ++c) {
+    auto& pos = by_class[c];
+    CounterRng rng = base.split(static_cast<std::uint64_t>(c));
+    for (std::size_t i = pos.size(); i > 1; --i) std::swap(pos[i - 1], pos[rng.next_below(i)]);
+    for (auto k : pos) in_val[k] = (d++ % folds) == fold ? 1 : 0;
+  }
+  ValidationSplit s;
+  for (std::size_t k = 0; k < classes.size(); ++k) (in_val[k] ? s.val : s.train).push_back(k);
+  return s;
 }
 
 }  // namespace mgvae::graphgen
