@@ -131,7 +131,9 @@ int main(int argc, char** argv) {
   app.add_option("--calib-samples", calib_samples, "prior samples used by --threshold-calibration edges and --size-matching")
       ->check(CLI::PositiveNumber);
   app.add_option("--val-thresholds", val_thresholds,
-                 "after training, also report the validation MMDs with each of these thresholds (model selection)")
+                 "after training, also report the validation MMDs with each of these thresholds (model selection); "
+                 "with size matching on, each row is size-matched with its own acceptance (calibration samples "
+                 "thresholded at that value); no --threshold-calibration")
       ->delimiter(',');
   app.add_option("--threads", threads, "OpenMP threads (statistics and MMD)")->check(CLI::PositiveNumber);
   app.add_option("--log-every", log_every, "print a progress line every N epochs")->check(CLI::PositiveNumber);
@@ -325,13 +327,15 @@ int main(int argc, char** argv) {
     return probabilities_to_graphs(P, bernoulli, r, thr);
   };
   // S graphs from the prior (empty ones included): chunks of 256 decoded on srng.split(s0), edges from
-  // srng.split(1 << 20).split(s0). With --size-matching (once `size_accept` is set, after training) and the
-  // main sampling rule: chunks of 256 on the sub-stream srng.split(1 << 22), each graph kept with probability
-  // size_accept[n], until S are kept.
+  // srng.split(1 << 20).split(s0). With a non-empty acceptance table `accept` (--size-matching, after
+  // training: `size_accept` for the main sampling rule, a per-threshold table for --val-thresholds): chunks
+  // of 256 on the sub-stream srng.split(1 << 22), each graph kept with probability accept[n], until S are kept.
   std::vector<double> size_accept;
-  auto generate = [&](int S, const CounterRng& srng, double thr, double temp, bool calibrated) {
+  const std::vector<double> no_accept;
+  auto generate = [&](int S, const CounterRng& srng, double thr, double temp, bool calibrated,
+                      const std::vector<double>& accept) {
     std::vector<SmallGraph> gen;
-    if (!(calibrated && size_matching && !size_accept.empty())) {
+    if (accept.empty()) {
       for (int s0 = 0; s0 < S; s0 += 256) {  // decode in chunks
         ArenaScope scope;
         const int cnt = std::min(256, S - s0);
@@ -346,7 +350,7 @@ int main(int argc, char** argv) {
       if (c > 100000) throw std::runtime_error("--size-matching: acceptance too low");
       ArenaScope scope;
       const auto P = model.sample_probabilities(256, mr.split(c), slot_probs, size_probs, temp);
-      for (auto& g : accept_by_size(sample_graphs(P, mr.split(1u << 20).split(c), thr, calibrated), size_accept,
+      for (auto& g : accept_by_size(sample_graphs(P, mr.split(1u << 20).split(c), thr, calibrated), accept,
                                     mr.split(1u << 21), c * 256))
         if (static_cast<int>(gen.size()) < S) gen.push_back(std::move(g));
     }
@@ -355,7 +359,7 @@ int main(int argc, char** argv) {
   const auto val_m = to_graphs(val);
   const GraphSetStats val_stats = val.empty() ? GraphSetStats{} : compute_stats(val);
   json val_history = json::array();
-  auto validate = [&](int epoch_done, double thr, double temp, bool calibrated) {
+  auto validate = [&](int epoch_done, double thr, double temp, bool calibrated, const std::vector<double>& accept) {
     std::vector<std::vector<double>> vv(vkeys.size());
     std::size_t empty = 0;
     double nodes = 0, edges = 0;
@@ -364,7 +368,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < val_runs; ++r) {
       const CounterRng srng = CounterRng(seed, 0x7A1E).split(static_cast<std::uint64_t>(r));
       std::vector<SmallGraph> nonempty;
-      for (auto& g : generate(val_samples, srng, thr, temp, calibrated)) {
+      for (auto& g : generate(val_samples, srng, thr, temp, calibrated, accept)) {
         if (g.n == 0) {
           ++empty;
           continue;
@@ -381,13 +385,13 @@ int main(int argc, char** argv) {
     }
     const bool size_cal = calibrated && threshold_calibration == "size-edges";
     json h = {{"epoch", epoch_done}, {"threshold", thr}, {"temperature", temp}, {"size_edges_calibration", size_cal},
-              {"size_matching", calibrated && size_matching && !size_accept.empty()},
+              {"size_matching", !accept.empty()},
               {"empty", empty},
               {"generated_mean_nodes", counted ? nodes / static_cast<double>(counted) : 0.0},
               {"generated_mean_edges", counted ? edges / static_cast<double>(counted) : 0.0},
               {"generated_size_hist", size_hist}};
     std::cout << "validation @" << epoch_done << " (threshold " << thr << ", temperature " << temp
-              << (size_cal ? ", size-edges" : "") << (calibrated && size_matching && !size_accept.empty() ? ", size-matched" : "")
+              << (size_cal ? ", size-edges" : "") << (!accept.empty() ? ", size-matched" : "")
               << "):";
     for (std::size_t k = 0; k < vkeys.size(); ++k) {
       const auto ms = mean_std(vv[k]);
@@ -472,7 +476,7 @@ int main(int argc, char** argv) {
     if (!val.empty() && val_every > 0 && (ep + 1) % val_every == 0 && ep + 1 != epochs) {
       const auto tv0 = Clock::now();
       refresh_slot_probs();
-      val_history.push_back(validate(ep + 1, threshold, temperature, true));
+      val_history.push_back(validate(ep + 1, threshold, temperature, true, no_accept));  // before size matching
       val_seconds += seconds_since(tv0);
     }
     if (ep % log_every != 0 && ep + 1 != epochs) continue;  // history at the logged epochs only
@@ -521,16 +525,13 @@ int main(int argc, char** argv) {
   // CounterRng(seed, 0x7A20)) against the node counts of the graphs trained on.
   json size_match_json;
   if (size_matching) {
-    const auto calib = generate(calib_samples, CounterRng(seed, 0x7A20), threshold, temperature, true);
-    size_accept = size_acceptance(train, calib, n_max);
-    double acc = 0;
-    std::vector<double> pg(static_cast<std::size_t>(n_max + 1), 0.0);
-    for (const auto& g : calib) pg[static_cast<std::size_t>(g.n)] += 1.0 / static_cast<double>(calib.size());
-    for (std::size_t n = 0; n < pg.size(); ++n) acc += pg[n] * size_accept[n];
-    size_match_json = {{"acceptance_by_size", size_accept}, {"calibration_size_probs", pg}, {"samples", calib_samples},
-                       {"expected_acceptance_rate", acc}};
-    std::cout << "size matching: expected acceptance rate " << fmt(acc, 3) << " (" << calib_samples
-              << " calibration samples)\n";
+    const auto sm = calibrate_size_matching(
+        train, generate(calib_samples, CounterRng(seed, 0x7A20), threshold, temperature, true, no_accept), n_max);
+    size_accept = sm.acceptance;
+    size_match_json = {{"acceptance_by_size", size_accept}, {"calibration_size_probs", sm.generated_probs},
+                       {"samples", calib_samples}, {"expected_acceptance_rate", sm.expected_acceptance_rate}};
+    std::cout << "size matching: expected acceptance rate " << fmt(sm.expected_acceptance_rate, 3) << " ("
+              << calib_samples << " calibration samples)\n";
   }
 
   const auto test_m = to_graphs(test), train_m = to_graphs(train);
@@ -539,10 +540,31 @@ int main(int argc, char** argv) {
   json metrics;
   metrics["data"] = {{"source", data_source}, {"n_train", train.size()}, {"n_test", test.size()}, {"n_max", n_max}};
   if (!val.empty()) {
-    val_history.push_back(validate(epochs, threshold, temperature, true));
+    val_history.push_back(validate(epochs, threshold, temperature, true, size_accept));
     json by_thr = json::array(), by_temp = json::array();
-    for (double t : val_thresholds) by_thr.push_back(validate(epochs, t, temperature, false));  // plain thresholds
-    for (double t : val_temperatures) by_temp.push_back(validate(epochs, threshold, t, true));
+    // --val-thresholds: threshold t instead of the main one (no --threshold-calibration), with size matching when
+    // it is on; the acceptance table is recomputed at t from the same calibration stream (CounterRng(seed, 0x7A20),
+    // --calib-samples samples thresholded at t), so t = --threshold reproduces the main row (without size-edges).
+    for (double t : val_thresholds) {
+      if (!size_matching) {
+        by_thr.push_back(validate(epochs, t, temperature, false, no_accept));  // plain thresholds
+        continue;
+      }
+      SizeMatchingCalibration sm;
+      try {
+        sm = calibrate_size_matching(
+            train, generate(calib_samples, CounterRng(seed, 0x7A20), t, temperature, false, no_accept), n_max);
+      } catch (const std::invalid_argument& e) {  // e.g. every calibration sample empty at t
+        by_thr.push_back({{"epoch", epochs}, {"threshold", t}, {"size_matching", true}, {"error", e.what()}});
+        std::cout << "validation (threshold " << t << ", size-matched): " << e.what() << "\n";
+        continue;
+      }
+      json row = validate(epochs, t, temperature, false, sm.acceptance);
+      row["size_matching_detail"] = {{"acceptance_by_size", sm.acceptance}, {"calibration_size_probs", sm.generated_probs},
+                                     {"samples", calib_samples}, {"expected_acceptance_rate", sm.expected_acceptance_rate}};
+      by_thr.push_back(row);
+    }
+    for (double t : val_temperatures) by_temp.push_back(validate(epochs, threshold, t, true, size_accept));
     json vj;
     vj["val_count"] = val.size();
     vj["val_seed"] = val_seed;
@@ -599,7 +621,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < runs; ++r) {
       const CounterRng srng = CounterRng(seed, 0x5A3E).split(static_cast<std::uint64_t>(pr == "paper" ? 0 : 1) * 1000 +
                                                              static_cast<std::uint64_t>(r));
-      const std::vector<SmallGraph> gen = generate(S, srng, threshold, temperature, true);
+      const std::vector<SmallGraph> gen = generate(S, srng, threshold, temperature, true, size_accept);
       std::vector<SmallGraph> nonempty;
       std::size_t empty = 0;
       for (auto& g : gen) {

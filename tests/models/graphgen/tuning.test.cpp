@@ -247,6 +247,50 @@ TEST_CASE("graphgen: size matching by rejection follows the reference node-count
   CHECK_THROWS_AS(accept_by_size(graphs_of({7}), a, CounterRng(1), 0), std::invalid_argument);
 }
 
+TEST_CASE("graphgen: size-matching calibration (acceptance, p_gen, expected acceptance rate)", "[graphgen][tuning]") {
+  auto graphs_of = [](const std::vector<int>& ns) {
+    std::vector<SmallGraph> gs;
+    for (int n : ns) {
+      SmallGraph g;
+      g.n = n;
+      for (int u = 0; u + 1 < n; ++u) g.edges.emplace_back(u, u + 1);
+      gs.push_back(g);
+    }
+    return gs;
+  };
+  const auto ref = graphs_of({3, 3, 4, 5});
+  // batch A (as in the test above): 3 (25 %), 4 (50 %), 5 (12.5 %), 6 (12.5 %)
+  const auto genA = graphs_of({3, 3, 4, 4, 4, 4, 5, 6});
+  const auto cA = calibrate_size_matching(ref, genA, 6);
+  REQUIRE(cA.acceptance.size() == 7);
+  REQUIRE(cA.generated_probs.size() == 7);
+  const auto aA = size_acceptance(ref, genA, 6);
+  for (std::size_t n = 0; n < 7; ++n) CHECK(cA.acceptance[n] == aA[n]);
+  const std::vector<double> pA{0, 0, 0, 0.25, 0.5, 0.125, 0.125};
+  for (std::size_t n = 0; n < 7; ++n) CHECK(cA.generated_probs[n] == Approx(pA[n]));
+  CHECK(cA.expected_acceptance_rate == Approx(0.5));  // 0.25·1 + 0.5·0.25 + 0.125·1 + 0.125·0
+  // matches the rate that accept_by_size realises on many draws from batch A's distribution
+  std::vector<int> many;
+  for (int k = 0; k < 4000; ++k)
+    for (int n : {3, 3, 4, 4, 4, 4, 5, 6}) many.push_back(n);
+  const auto kept = accept_by_size(graphs_of(many), cA.acceptance, CounterRng(5), 0);
+  CHECK(static_cast<double>(kept.size()) / static_cast<double>(many.size()) == Approx(cA.expected_acceptance_rate).margin(0.02));
+  // batch B (another threshold gives other sizes): 3 (75 %), 5 (25 %); no size 4 -> a(4) = 0
+  // r(3) = 0.5/0.75 = 2/3, r(5) = 0.25/0.25 = 1 -> a = 2/3, 0, 1; rate = 0.75·2/3 + 0.25·1 = 0.75
+  const auto cB = calibrate_size_matching(ref, graphs_of({3, 3, 3, 5}), 6);
+  CHECK(cB.acceptance[3] == Approx(2.0 / 3.0));
+  CHECK(cB.acceptance[4] == 0.0);
+  CHECK(cB.acceptance[5] == Approx(1.0));
+  CHECK(cB.generated_probs[3] == Approx(0.75));
+  CHECK(cB.generated_probs[5] == Approx(0.25));
+  CHECK(cB.expected_acceptance_rate == Approx(0.75));
+  // identity: rate = (reference mass on the sizes the batch has) / max r = 0.75 / 1
+  // typed errors as size_acceptance
+  CHECK_THROWS_AS(calibrate_size_matching(ref, {}, 6), std::invalid_argument);
+  CHECK_THROWS_AS(calibrate_size_matching(ref, genA, 5), std::invalid_argument);
+  CHECK_THROWS_AS(calibrate_size_matching(ref, graphs_of({6}), 6), std::invalid_argument);
+}
+
 TEST_CASE("graphgen: size-stratified K-fold validation split", "[graphgen][tuning][split]") {
   // node counts of a Community-small-like training list: 21 x 12, 20 x 14, 15 x 16, 13 x 18, 11 x 20 (80 graphs),
   // interleaved so that the classes are not contiguous

@@ -17,6 +17,7 @@
 ///   distribution matches a reference (the graphs trained on): a(n) = r(n) / max r, r(n) = p_ref(n) / p_gen(n)
 ///   (0 where p_ref(n) = 0 or p_gen(n) = 0). Accepted graphs then have node counts ∝ p_gen(n) a(n) ∝ p_ref(n)
 ///   on the sizes the generator produces. Not in the MGVAE paper (GDSS / GRAN draw n from the training data).
+///   `calibrate_size_matching` adds the calibration batch's p_gen and the expected acceptance rate.
 /// * `stratified_fold_split`: size-stratified K-fold validation split of the training graphs (options
 ///   `--val-folds K --val-fold i`): every node-count class is shuffled and dealt round-robin into the K folds,
 ///   so each fold has every size in (almost) the training proportions.
@@ -189,6 +190,28 @@ inline std::vector<double> size_acceptance(const std::vector<SmallGraph>& ref, c
   if (mx <= 0) throw std::invalid_argument(std::string(fn) + "no node count is both in the reference and generated");
   for (auto& x : a) x /= mx;
   return a;
+}
+
+/// Size matching calibrated on one batch of the generator: the acceptance table of `size_acceptance`, the
+/// node-count distribution p_gen(n) of the batch, and the expected acceptance rate Σ_n p_gen(n) a(n) (the
+/// fraction of generated graphs that `accept_by_size` keeps on average; = Σ_{n: p_gen(n) > 0} p_ref(n) / max r).
+struct SizeMatchingCalibration {
+  std::vector<double> acceptance;       ///< a(n), n = 0..n_max
+  std::vector<double> generated_probs;  ///< p_gen(n) of the calibration batch, n = 0..n_max
+  double expected_acceptance_rate = 0;  ///< Σ_n p_gen(n) a(n)
+};
+
+/// `size_acceptance(ref, generated, n_max)` plus the calibration batch's size distribution and expected
+/// acceptance rate. Used per edge threshold by the trainer (the batch depends on the threshold).
+/// @throw std::invalid_argument as `size_acceptance`.
+inline SizeMatchingCalibration calibrate_size_matching(const std::vector<SmallGraph>& ref,
+                                                       const std::vector<SmallGraph>& generated, int n_max) {
+  SizeMatchingCalibration c;
+  c.acceptance = size_acceptance(ref, generated, n_max);
+  c.generated_probs.assign(static_cast<std::size_t>(n_max + 1), 0.0);
+  for (const auto& g : generated) c.generated_probs[static_cast<std::size_t>(g.n)] += 1.0 / static_cast<double>(generated.size());
+  for (std::size_t n = 0; n < c.generated_probs.size(); ++n) c.expected_acceptance_rate += c.generated_probs[n] * c.acceptance[n];
+  return c;
 }
 
 /// Keeps graph k of `gs` when rng.uniform(offset + k) < acceptance[n_k] (positions offset, offset + 1, …).
