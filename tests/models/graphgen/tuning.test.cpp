@@ -13,6 +13,22 @@ using namespace mgvae;
 using namespace mgvae::graphgen;
 using TD = Tensor<double>;
 
+namespace {
+
+// one path graph per entry of ns, with that many nodes
+std::vector<SmallGraph> graphs_of(const std::vector<int>& ns) {
+  std::vector<SmallGraph> gs;
+  for (int n : ns) {
+    SmallGraph g;
+    g.n = n;
+    for (int u = 0; u + 1 < n; ++u) g.edges.emplace_back(u, u + 1);
+    gs.push_back(g);
+  }
+  return gs;
+}
+
+}  // namespace
+
 TEST_CASE("graphgen: lr schedule (constant and cosine) and its typed errors", "[graphgen][tuning]") {
   for (int e : {0, 1, 500, 1999}) CHECK(lr_at_epoch(LrSchedule::Constant, 1e-3, 0.0, e, 2000) == 1e-3);
   // cosine: lr at epoch 0, midpoint (lr + lr_min) / 2 at E/2, strictly decreasing, above lr_min
@@ -201,16 +217,6 @@ TEST_CASE("graphgen: per-size edge-count calibration of the sampled graphs", "[g
 }
 
 TEST_CASE("graphgen: size matching by rejection follows the reference node-count distribution", "[graphgen][tuning]") {
-  auto graphs_of = [](const std::vector<int>& ns) {
-    std::vector<SmallGraph> gs;
-    for (int n : ns) {
-      SmallGraph g;
-      g.n = n;
-      for (int u = 0; u + 1 < n; ++u) g.edges.emplace_back(u, u + 1);
-      gs.push_back(g);
-    }
-    return gs;
-  };
   // reference: sizes 3 (50 %), 4 (25 %), 5 (25 %); generator: 3 (25 %), 4 (50 %), 5 (12.5 %), 6 (12.5 %)
   const auto ref = graphs_of({3, 3, 4, 5});
   const auto gen = graphs_of({3, 3, 4, 4, 4, 4, 5, 6});
@@ -248,16 +254,6 @@ TEST_CASE("graphgen: size matching by rejection follows the reference node-count
 }
 
 TEST_CASE("graphgen: size-matching calibration (acceptance, p_gen, expected acceptance rate)", "[graphgen][tuning]") {
-  auto graphs_of = [](const std::vector<int>& ns) {
-    std::vector<SmallGraph> gs;
-    for (int n : ns) {
-      SmallGraph g;
-      g.n = n;
-      for (int u = 0; u + 1 < n; ++u) g.edges.emplace_back(u, u + 1);
-      gs.push_back(g);
-    }
-    return gs;
-  };
   const auto ref = graphs_of({3, 3, 4, 5});
   // batch A (as in the test above): 3 (25 %), 4 (50 %), 5 (12.5 %), 6 (12.5 %)
   const auto genA = graphs_of({3, 3, 4, 4, 4, 4, 5, 6});
