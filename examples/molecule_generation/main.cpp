@@ -16,7 +16,8 @@
 // decoder on the padded latent, not permutation-equivariant). `--decoder autoregressive` trains the
 // autoregressive MGN instead (models/molgen/autoregressive.hpp, run_autoregressive below: BFS order,
 // GRU state, valence masks; no latent, no correction, no interpolation; writes generated.smi,
-// metrics.json, samples.svg, model.safetensors). See docs/molecule_generation.md.
+// metrics.json, samples.svg, model.safetensors); with --ar-size-matching [--size-calibration N] its samples are
+// rejection-sampled to the training heavy-atom counts (models/size_matching.hpp). See docs/molecule_generation.md.
 // Needs RDKit (built only when it is found).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -245,6 +246,8 @@ struct ArRunArgs {
   std::int64_t samples = 1000;
   std::uint64_t seed = 1, sample_seed = 2;
   std::string load;
+  bool size_matching = false;             ///< --ar-size-matching: rejection sampling to the training sizes
+  std::int64_t size_calibration = 10000;  ///< --size-calibration: calibration batch (molecules)
 };
 
 /// Trains the autoregressive MGN (teacher forcing on random BFS orders), samples, scores, writes
@@ -301,7 +304,42 @@ int run_autoregressive(const ArRunArgs& a) {
                       {{"model", "molgen_autoregressive"}, {"decoder", "autoregressive"}});
 
   const auto t_sample = Clock::now();
-  const auto gen = model.sample(a.samples, a.sample_seed, a.temperature, 500, a.stop_temperature);
+  std::vector<MolecularGraph> gen;
+  json size_matching_json;
+  if (a.size_matching) {  // rejection sampling to the training molecules' heavy-atom counts
+    std::vector<int> ref_sizes;
+    for (const auto& g : train) ref_sizes.push_back(static_cast<int>(g.n));
+    SizeMatchingOptions so;
+    so.calibration = a.size_calibration;
+    auto sm = ar_sample_size_matched(model, ref_sizes, a.samples, a.sample_seed, so, a.temperature, 500, a.stop_temperature);
+    gen = std::move(sm.items);
+    std::cout << "size matching: calibration " << a.size_calibration << " molecules, expected acceptance "
+              << fmt_fixed(100 * sm.calibration.expected_acceptance_rate, 2) << " %, realised "
+              << fmt_fixed(100 * sm.realised_rate(), 2) << " % (" << sm.accepted << " of " << sm.drawn << " drawn in "
+              << sm.chunks << " chunks)\n  n  p_train  p_gen  a(n)  output\n";
+    for (std::size_t n = 0; n < sm.reference_probs.size(); ++n)
+      if (sm.reference_probs[n] > 0 || sm.calibration.generated_probs[n] > 0)
+        std::cout << "  " << n << "  " << fmt_fixed(sm.reference_probs[n], 4) << "  " << fmt_fixed(sm.calibration.generated_probs[n], 4)
+                  << "  " << fmt_fixed(sm.calibration.acceptance[n], 4) << "  " << sm.output_counts[n] << "\n";
+    size_matching_json = {
+        {"method", "rejection sampling: accept a molecule with n heavy atoms with probability a(n) = r(n) / max r, "
+                   "r(n) = p_train(n) / p_gen(n), p_gen from a calibration batch of the model (its own random "
+                   "stream); output = the first --samples accepted molecules. Not in the paper."},
+        {"calibration_samples", a.size_calibration},
+        {"acceptance", sm.calibration.acceptance},
+        {"train_probs", sm.reference_probs},
+        {"calibration_generated_probs", sm.calibration.generated_probs},
+        {"expected_acceptance_rate", sm.calibration.expected_acceptance_rate},
+        {"realised_acceptance_rate", sm.realised_rate()},
+        {"drawn", sm.drawn},
+        {"accepted", sm.accepted},
+        {"chunks", sm.chunks},
+        {"drawn_size_counts", sm.drawn_counts},
+        {"generated_size_counts", sm.output_counts},
+        {"size_index", "entry n = n heavy atoms, n = 0..max_atoms"}};
+  } else {
+    gen = model.sample(a.samples, a.sample_seed, a.temperature, 500, a.stop_temperature);
+  }
   const double sample_seconds = seconds_since(t_sample);
   std::vector<data::MolGraph> graphs;
   for (const auto& g : gen) graphs.push_back(to_data(g));
@@ -397,6 +435,13 @@ int run_autoregressive(const ArRunArgs& a) {
         {"state", a.cfg.state}, {"head_hidden", a.cfg.head_hidden}, {"max_atoms", a.cfg.max_atoms},
         {"max_valence", a.cfg.max_valence}, {"parameters", model.num_parameters()}, {"load", a.load}}},
       {"history", history}};
+  if (a.size_matching) {
+    metrics_json["size_matching"] = size_matching_json;
+    metrics_json["config"]["ar_size_matching"] = true;
+    metrics_json["config"]["size_calibration"] = a.size_calibration;
+    metrics_json["sampling_note"] = "size-matched autoregressive decoding (calibration batch + proposals, 500 in "
+                                    "parallel), without RDKit scoring";
+  }
   write_atomic(fs::path(a.out_dir) / "metrics.json", metrics_json.dump(2) + "\n");
   std::cout << "samples " << a.samples << ": validity " << fmt_fixed(100 * res.validity, 2)
             << " % (no correction; over-valent " << over_valent << ", disconnected " << disconnected << "), uniqueness "
@@ -485,6 +530,14 @@ int main(int argc, char** argv) {
                  "at --temperature over atoms and STOP; 1 keeps the molecule-size distribution while --temperature "
                  "diversifies atoms and bonds)")
       ->check(CLI::NonNegativeNumber);
+  bool ar_size_matching = false;
+  std::int64_t size_calibration = 10000;
+  app.add_flag("--ar-size-matching", ar_size_matching,
+               "autoregressive only: rejection sampling so that the generated heavy-atom counts follow the training "
+               "molecules' (a(n) = r(n) / max r, r = p_train / p_gen, p_gen from a calibration batch); not in the paper");
+  app.add_option("--size-calibration", size_calibration,
+                 "with --ar-size-matching: molecules in the calibration batch that estimates p_gen (default 10000)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--debias", debias,
                "at sampling, divide the pair probabilities by the bond-class weights and renormalise (the optimum "
                "of the unweighted loss) before argmax and correction");
@@ -614,6 +667,15 @@ int main(int argc, char** argv) {
     std::cerr << "error: --stop-temperature applies to --decoder autoregressive only\n";
     return 2;
   }
+  if ((ar_size_matching || app.count("--size-calibration")) && decoder != "autoregressive") {
+    std::cerr << "error: --ar-size-matching and --size-calibration apply to --decoder autoregressive only (the "
+                 "other decoders already draw the atom count from the training sizes)\n";
+    return 2;
+  }
+  if (app.count("--size-calibration") && !ar_size_matching) {
+    std::cerr << "error: --size-calibration needs --ar-size-matching\n";
+    return 2;
+  }
   if (decoder == "autoregressive") {  // a separate model and loop (run_autoregressive above)
     if (temperature <= 0) {
       std::cerr << "error: --decoder autoregressive needs --temperature > 0 (it scales the sampling softmax)\n";
@@ -647,6 +709,8 @@ int main(int argc, char** argv) {
     ar.seed = seed;
     ar.sample_seed = final_sample_seed;
     ar.load = load;
+    ar.size_matching = ar_size_matching;
+    ar.size_calibration = size_calibration;
     if (novelty_all) {
       for (std::int64_t r : rows) ar.whole_split_smiles.push_back(all_smiles[static_cast<std::size_t>(r)]);
       ar.whole_split_name = zinc ? "all " + std::to_string(split_rows) + " rows of the ZINC-250k training pool"

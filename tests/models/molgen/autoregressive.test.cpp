@@ -1,7 +1,8 @@
 // The autoregressive MGN for molecules (models/molgen/autoregressive.hpp) on hand-made molecules
 // (no RDKit): BFS orders, the teacher-forcing batch, gradcheck of the loss in double, per-step
 // scores invariant/equivariant under a relabelling of the placed atoms (Props. 1–2 analogue),
-// valence masks never allow an over-valent atom, sampling reproducible from the seed, typed errors.
+// valence masks never allow an over-valent atom, sampling reproducible from the seed, typed errors,
+// size-matched sampling (ar_sample_size_matched) draws its proposals from the sampler's own stream.
 #include "mgvae/models/molgen/autoregressive.hpp"
 
 #include <cmath>
@@ -446,4 +447,37 @@ TEST_CASE("autoregressive MGN: split STOP draw matches its two-stage distributio
     differs = differs || a[i].atom_type != d[i].atom_type || a[i].bonds != d[i].bonds;
   }
   CHECK(differs);
+}
+
+TEST_CASE("autoregressive MGN: size-matched sampling draws from the sampler's stream", "[models][molgen][autoregressive]") {
+  ArConfig c = tiny();
+  c.max_atoms = 6;
+  const ArMolGen<float> model(c);
+  const std::vector<int> ref{1, 2, 3, 3, 4, 4, 4, 5, 5, 6};
+  SizeMatchingOptions opt;
+  opt.calibration = 64;
+  const auto sm = ar_sample_size_matched(model, ref, 40, 17, opt, 1.0, 16);
+  REQUIRE(sm.items.size() == 40);
+  CHECK(sm.drawn == 16 * sm.chunks);
+  // the proposals are model.sample(drawn, 17, 1, 16): the output is a subsequence of them, in order
+  const auto all = model.sample(sm.drawn, 17, 1.0, 16);
+  std::size_t j = 0;
+  for (const auto& g : sm.items) {
+    while (j < all.size() && !(all[j].n == g.n && all[j].atom_type == g.atom_type && all[j].bonds == g.bonds)) ++j;
+    CHECK(j < all.size());
+    CHECK(sm.calibration.acceptance[static_cast<std::size_t>(g.n)] > 0);
+    ++j;
+  }
+  // p_gen comes from the calibration stream (chunks from kSizeCalibrationChunk0 = 2^40), not the proposals
+  std::vector<double> pcal(7, 0.0);
+  for (const auto& g : model.sample(64, 17, 1.0, 16, 0.0, std::uint64_t{1} << 40)) pcal[static_cast<std::size_t>(g.n)] += 1.0 / 64;
+  for (std::size_t n = 0; n < 7; ++n) CHECK(sm.calibration.generated_probs[n] == Approx(pcal[n]).margin(1e-12));
+  // reproducible
+  const auto sm2 = ar_sample_size_matched(model, ref, 40, 17, opt, 1.0, 16);
+  REQUIRE(sm2.items.size() == 40);
+  for (std::size_t k = 0; k < 40; ++k) CHECK(sm2.items[k].bonds == sm.items[k].bonds);
+  CHECK(sm2.output_counts == sm.output_counts);
+  // typed errors: a reference size above max_atoms, chunk < 1
+  CHECK_THROWS_AS(ar_sample_size_matched(model, {7}, 10, 17, opt), std::invalid_argument);
+  CHECK_THROWS_AS(ar_sample_size_matched(model, ref, 10, 17, opt, 1.0, 0), std::invalid_argument);
 }

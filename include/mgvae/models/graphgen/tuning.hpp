@@ -17,6 +17,7 @@
 ///   distribution matches a reference (the graphs trained on): a(n) = r(n) / max r, r(n) = p_ref(n) / p_gen(n)
 ///   (0 where p_ref(n) = 0 or p_gen(n) = 0). Accepted graphs then have node counts ∝ p_gen(n) a(n) ∝ p_ref(n)
 ///   on the sizes the generator produces. Not in the MGVAE paper (GDSS / GRAN draw n from the training data).
+///   The count-based core is shared with the autoregressive molecule sampler (models/size_matching.hpp);
 ///   `calibrate_size_matching` adds the calibration batch's p_gen and the expected acceptance rate.
 /// * `stratified_fold_split`: size-stratified K-fold validation split of the training graphs (options
 ///   `--val-folds K --val-fold i`): every node-count class is shuffled and dealt round-robin into the K folds,
@@ -31,6 +32,7 @@
 
 #include "mgvae/core/rng.hpp"
 #include "mgvae/models/graphgen/graph_data.hpp"
+#include "mgvae/models/size_matching.hpp"
 #include "mgvae/tensor/tensor.hpp"
 
 namespace mgvae::graphgen {
@@ -164,54 +166,35 @@ std::vector<SmallGraph> probabilities_to_graphs_size_calibrated(const Tensor<T>&
   return out;
 }
 
-/// Acceptance probability per node count n = 0..n_max (see the file comment): p_ref from `ref`, p_gen from
-/// `generated` (a calibration batch of the generator). @throw std::invalid_argument for n_max < 0, an empty
-/// list, a graph with more than n_max nodes, or no size that both lists have.
-inline std::vector<double> size_acceptance(const std::vector<SmallGraph>& ref, const std::vector<SmallGraph>& generated,
-                                           int n_max) {
-  constexpr const char* fn = "size_acceptance: ";
-  if (n_max < 0) throw std::invalid_argument(std::string(fn) + "n_max must be >= 0");
-  if (ref.empty() || generated.empty()) throw std::invalid_argument(std::string(fn) + "empty graph list");
-  const auto hist = [&](const std::vector<SmallGraph>& gs) {
-    std::vector<double> h(static_cast<std::size_t>(n_max + 1), 0.0);
-    for (const auto& g : gs) {
-      if (g.n < 0 || g.n > n_max) throw std::invalid_argument(std::string(fn) + "graph larger than n_max");
-      h[static_cast<std::size_t>(g.n)] += 1.0 / static_cast<double>(gs.size());
-    }
-    return h;
-  };
-  const auto pr = hist(ref), pg = hist(generated);
-  std::vector<double> a(pr.size(), 0.0);
-  double mx = 0;
-  for (std::size_t n = 0; n < a.size(); ++n) {
-    if (pr[n] > 0 && pg[n] > 0) a[n] = pr[n] / pg[n];
-    mx = std::max(mx, a[n]);
-  }
-  if (mx <= 0) throw std::invalid_argument(std::string(fn) + "no node count is both in the reference and generated");
-  for (auto& x : a) x /= mx;
-  return a;
+/// Node counts of `gs`, in order.
+inline std::vector<int> node_counts(const std::vector<SmallGraph>& gs) {
+  std::vector<int> n;
+  n.reserve(gs.size());
+  for (const auto& g : gs) n.push_back(g.n);
+  return n;
 }
 
-/// Size matching calibrated on one batch of the generator: the acceptance table of `size_acceptance`, the
-/// node-count distribution p_gen(n) of the batch, and the expected acceptance rate Σ_n p_gen(n) a(n) (the
-/// fraction of generated graphs that `accept_by_size` keeps on average; = Σ_{n: p_gen(n) > 0} p_ref(n) / max r).
-struct SizeMatchingCalibration {
-  std::vector<double> acceptance;       ///< a(n), n = 0..n_max
-  std::vector<double> generated_probs;  ///< p_gen(n) of the calibration batch, n = 0..n_max
-  double expected_acceptance_rate = 0;  ///< Σ_n p_gen(n) a(n)
-};
+/// Acceptance probability per node count n = 0..n_max (see the file comment): p_ref from `ref`, p_gen from
+/// `generated` (a calibration batch of the generator); `size_acceptance_from_sizes` on the node counts.
+/// @throw std::invalid_argument for n_max < 0, an empty list, a graph with more than n_max nodes, or no size
+/// that both lists have.
+inline std::vector<double> size_acceptance(const std::vector<SmallGraph>& ref, const std::vector<SmallGraph>& generated,
+                                           int n_max) {
+  return size_acceptance_from_sizes(node_counts(ref), node_counts(generated), n_max);
+}
+
+/// Size matching calibrated on one batch of the generator (mgvae::SizeMatchingCalibration: the acceptance
+/// table of `size_acceptance`, the node-count distribution p_gen(n) of the batch, and the expected acceptance
+/// rate Σ_n p_gen(n) a(n), the fraction of generated graphs that `accept_by_size` keeps on average;
+/// = Σ_{n: p_gen(n) > 0} p_ref(n) / max r).
+using mgvae::SizeMatchingCalibration;
 
 /// `size_acceptance(ref, generated, n_max)` plus the calibration batch's size distribution and expected
 /// acceptance rate. Used per edge threshold by the trainer (the batch depends on the threshold).
 /// @throw std::invalid_argument as `size_acceptance`.
 inline SizeMatchingCalibration calibrate_size_matching(const std::vector<SmallGraph>& ref,
                                                        const std::vector<SmallGraph>& generated, int n_max) {
-  SizeMatchingCalibration c;
-  c.acceptance = size_acceptance(ref, generated, n_max);
-  c.generated_probs.assign(static_cast<std::size_t>(n_max + 1), 0.0);
-  for (const auto& g : generated) c.generated_probs[static_cast<std::size_t>(g.n)] += 1.0 / static_cast<double>(generated.size());
-  for (std::size_t n = 0; n < c.generated_probs.size(); ++n) c.expected_acceptance_rate += c.generated_probs[n] * c.acceptance[n];
-  return c;
+  return calibrate_size_matching_from_sizes(node_counts(ref), node_counts(generated), n_max);
 }
 
 /// Keeps graph k of `gs` when rng.uniform(offset + k) < acceptance[n_k] (positions offset, offset + 1, …).
@@ -219,11 +202,7 @@ inline SizeMatchingCalibration calibrate_size_matching(const std::vector<SmallGr
 inline std::vector<SmallGraph> accept_by_size(std::vector<SmallGraph> gs, const std::vector<double>& acceptance,
                                               const CounterRng& rng, std::uint64_t offset) {
   std::vector<SmallGraph> out;
-  for (std::size_t k = 0; k < gs.size(); ++k) {
-    if (gs[k].n < 0 || static_cast<std::size_t>(gs[k].n) >= acceptance.size())
-      throw std::invalid_argument("accept_by_size: node count outside the acceptance table");
-    if (rng.uniform(offset + k) < acceptance[static_cast<std::size_t>(gs[k].n)]) out.push_back(std::move(gs[k]));
-  }
+  for (auto k : accepted_by_size(node_counts(gs), acceptance, rng, offset)) out.push_back(std::move(gs[k]));
   return out;
 }
 

@@ -64,6 +64,7 @@
 #include "mgvae/core/rng.hpp"
 #include "mgvae/models/molgen/graph.hpp"
 #include "mgvae/models/molgen/layers.hpp"
+#include "mgvae/models/size_matching.hpp"
 #include "mgvae/nn/linear.hpp"
 #include "mgvae/nn/module.hpp"
 #include "mgvae/nn/optim.hpp"
@@ -527,9 +528,12 @@ class ArMolGen : public nn::Module<T> {
   /// With stop_temperature = 1 a higher `temperature` diversifies atoms and bonds without changing
   /// how likely the molecule is to end at each step. The split draw has the single draw's
   /// distribution when both temperatures are equal, but consumes the random stream differently.
+  /// Chunk c draws from CounterRng(seed, 0x617273616d + first_chunk + c): `first_chunk` (default 0) continues
+  /// the chunk numbering, so sample(k·chunk, seed) equals chunks 0..k−1 drawn one call at a time.
   /// @throw std::invalid_argument for count < 0, chunk < 1, temperature <= 0, stop_temperature < 0.
   std::vector<MolecularGraph> sample(std::int64_t count, std::uint64_t seed, double temperature = 1.0,
-                                     std::int64_t chunk = 500, double stop_temperature = 0.0) const {
+                                     std::int64_t chunk = 500, double stop_temperature = 0.0,
+                                     std::uint64_t first_chunk = 0) const {
     constexpr const char* fn = "ArMolGen::sample";
     check_arg(count >= 0, fn, "count", "must be >= 0");
     check_arg(chunk >= 1, fn, "chunk", "must be >= 1");
@@ -541,7 +545,7 @@ class ArMolGen : public nn::Module<T> {
     for (std::int64_t start = 0, c = 0; start < count; start += chunk, ++c) {
       ArenaScope scope;
       const std::int64_t m = std::min(chunk, count - start);
-      CounterRng rng(seed, 0x617273616dull + static_cast<std::uint64_t>(c));
+      CounterRng rng(seed, 0x617273616dull + first_chunk + static_cast<std::uint64_t>(c));
       std::vector<ArPartial> st(static_cast<std::size_t>(m));
       std::vector<std::vector<std::int64_t>> parent(static_cast<std::size_t>(m));
       std::vector<char> done(static_cast<std::size_t>(m), 0);
@@ -675,6 +679,27 @@ class ArMolGen : public nn::Module<T> {
   std::vector<std::shared_ptr<SplitSecondOrderLayer<T>>> layers_;
   std::shared_ptr<nn::Linear<T>> gx_, gh_, t1_, t2_, e1_, e2_;
 };
+
+/// Size-matched sampling (not in the paper; GDSS / GRAN draw the size from the training data): rejection
+/// sampling of `model.sample` so that the heavy-atom counts of the returned molecules follow `ref_sizes`
+/// (the training molecules' atom counts, each in [0, max_atoms]), `sample_size_matched` of
+/// models/size_matching.hpp. The calibration batch (opt.calibration molecules) comes from the sampler's
+/// chunks numbered from kSizeCalibrationChunk0 (a stream of its own); the proposals are chunks 0, 1, 2, …
+/// of `chunk` molecules, i.e. exactly the molecules of model.sample(·, seed, temperature, chunk,
+/// stop_temperature), and proposal k is accepted when CounterRng(seed, 0x61727361636370).uniform(k) < a(n_k).
+/// Returns the first `count` accepted molecules and the calibration / acceptance statistics.
+/// @throw std::invalid_argument / std::runtime_error as `sample_size_matched` and `ArMolGen::sample`.
+template <class T>
+SizeMatchedSample<MolecularGraph> ar_sample_size_matched(const ArMolGen<T>& model, const std::vector<int>& ref_sizes,
+                                                         std::int64_t count, std::uint64_t seed,
+                                                         const SizeMatchingOptions& opt = {}, double temperature = 1.0,
+                                                         std::int64_t chunk = 500, double stop_temperature = 0.0) {
+  check_arg(chunk >= 1, "ar_sample_size_matched", "chunk", "must be >= 1");
+  return sample_size_matched<MolecularGraph>(
+      [&](std::uint64_t c) { return model.sample(chunk, seed, temperature, chunk, stop_temperature, c); },
+      [](const MolecularGraph& g) { return static_cast<int>(g.n); }, ref_sizes,
+      static_cast<int>(model.config().max_atoms), count, CounterRng(seed, 0x61727361636370ull), opt);
+}
 
 /// Sums over the molecules of one epoch.
 struct ArEpochSums {
