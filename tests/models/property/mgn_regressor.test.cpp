@@ -4,7 +4,9 @@
 //    permuted with the nodes), with bond-aware and plain GCN layers, mean and sum readouts;
 //  * gradient check of the readout/head path in double;
 //  * straight-through gradients reach every parameter, including the clustering GNNs;
-//  * typed errors (empty graph, empty batch, out-of-range types, mismatched batch).
+//  * typed errors (empty graph, empty batch, out-of-range types, mismatched batch);
+//  * random_walk_encoding against hand-derived landing probabilities, its equivariance, and the
+//    model's invariance with the encoding as dense node features.
 #include <cmath>
 #include <numeric>
 
@@ -41,7 +43,20 @@ PropertyGraph permuted(const PropertyGraph& g, const std::vector<std::int64_t>& 
   p.node_type.assign(static_cast<std::size_t>(g.n), 0);
   for (std::int64_t i = 0; i < g.n; ++i) p.node_type[static_cast<std::size_t>(perm[static_cast<std::size_t>(i)])] = g.node_type[static_cast<std::size_t>(i)];
   for (const auto& [u, v, t] : g.edges) p.edges.emplace_back(perm[static_cast<std::size_t>(v)], perm[static_cast<std::size_t>(u)], t);
+  p.feature_dim = g.feature_dim;
+  p.features.assign(g.features.size(), 0.0);
+  const auto F = static_cast<std::size_t>(g.feature_dim);
+  for (std::int64_t i = 0; i < g.n; ++i)
+    for (std::size_t f = 0; f < F; ++f)
+      p.features[static_cast<std::size_t>(perm[static_cast<std::size_t>(i)]) * F + f] = g.features[static_cast<std::size_t>(i) * F + f];
   return p;
+}
+
+/// g with its random-walk encoding (k = 1..steps) as dense node features.
+PropertyGraph with_rwse(PropertyGraph g, int steps) {
+  g.features = random_walk_encoding(g, steps);
+  g.feature_dim = steps;
+  return g;
 }
 
 std::vector<std::int64_t> random_perm(std::int64_t n, CounterRng& rng) {
@@ -152,10 +167,12 @@ TEST_CASE("MgnRegressor: gradient check of the readout/head path (double)", "[pr
 }
 
 TEST_CASE("MgnRegressor: L1 loss gradients reach every parameter (straight-through clustering)", "[property][mgn]") {
-  const auto cfg = tiny_config(true, Readout::Mean);
+  auto cfg = tiny_config(true, Readout::Mean);
+  cfg.node_feature_dim = 4;  // also the dense-feature embedding
   MgnRegressor<double> model(cfg);
   CounterRng rng(21, 0);
-  const PropertyGraph g1 = molecule_like(14, cfg.num_node_types, rng), g2 = molecule_like(8, cfg.num_node_types, rng);
+  const PropertyGraph g1 = with_rwse(molecule_like(14, cfg.num_node_types, rng), 4),
+                      g2 = with_rwse(molecule_like(8, cfg.num_node_types, rng), 4);
   const auto b = make_batch<double>({&g1, &g2}, cfg.num_node_types, cfg.num_edge_types, cfg.readout);
   const auto out = model.forward(b, model.draw_noise(b, CounterRng(2, 2)));
   // Both targets above the initial predictions: the L1 signs agree, so the bias gradient is non-zero.
@@ -209,12 +226,90 @@ TEST_CASE("MgnRegressor: typed errors", "[property][mgn][errors]") {
   const auto b_ok = make_batch<double>({&ok}, cfg.num_node_types, cfg.num_edge_types);
   CHECK(std::isfinite(model.forward(b_ok).prediction.value().to_vector()[0]));
 
+  // Dense node features: wrong size, NaN, mixed F within a batch, F not what the model expects.
+  PropertyGraph feat = ok;
+  feat.feature_dim = 2;
+  feat.features = {0.1, 0.2, 0.3};  // 3 values for 3 × 2
+  CHECK_THROWS_AS(make_batch<double>({&feat}, cfg.num_node_types, cfg.num_edge_types), std::invalid_argument);
+  feat.features = {0.1, 0.2, 0.3, std::nan(""), 0.5, 0.6};
+  CHECK_THROWS_AS(make_batch<double>({&feat}, cfg.num_node_types, cfg.num_edge_types), std::invalid_argument);
+  feat.features = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6};
+  CHECK_THROWS_AS(make_batch<double>({&feat, &ok}, cfg.num_node_types, cfg.num_edge_types), std::invalid_argument);
+  const auto b_feat = make_batch<double>({&feat}, cfg.num_node_types, cfg.num_edge_types);
+  CHECK(b_feat.features.size(1) == 2);
+  CHECK_THROWS_AS(model.forward(b_feat), std::invalid_argument);
+  CHECK_THROWS_AS(random_walk_encoding(ok, 0), std::invalid_argument);
+
   auto bad_cfg = cfg;
   bad_cfg.levels = 0;
   CHECK_THROWS_AS(MgnRegressor<double>(bad_cfg), std::invalid_argument);
   bad_cfg = cfg;
   bad_cfg.clusters = 0;
   CHECK_THROWS_AS(MgnRegressor<double>(bad_cfg), std::invalid_argument);
+}
+
+TEST_CASE("random_walk_encoding: hand-derived landing probabilities, equivariance, invariant model", "[property][mgn]") {
+  auto graph = [](std::int64_t n, std::vector<std::pair<std::int64_t, std::int64_t>> e) {
+    PropertyGraph g;
+    g.n = n;
+    g.node_type.assign(static_cast<std::size_t>(n), 0);
+    for (auto [u, v] : e) g.edges.emplace_back(u, v, 0);
+    return g;
+  };
+  const int K = 6;
+  auto at = [&](const std::vector<double>& p, std::int64_t i, int k) { return p[static_cast<std::size_t>(i * K + k - 1)]; };
+  // One edge: the walk alternates, returning at every even step.
+  const auto p2 = random_walk_encoding(graph(2, {{0, 1}, {1, 0}}), K);  // the repeated edge counts once
+  for (int k = 1; k <= K; ++k) CHECK(at(p2, 0, k) == Approx(k % 2 == 0 ? 1.0 : 0.0).margin(1e-15));
+  // Triangle: M = (J − I)/2, [M^k]_ii = (1 + 2(−1/2)^k)/3.
+  const auto p3 = random_walk_encoding(graph(3, {{0, 1}, {1, 2}, {2, 0}}), K);
+  for (std::int64_t i = 0; i < 3; ++i)
+    for (int k = 1; k <= K; ++k) CHECK(at(p3, i, k) == Approx((1 + 2 * std::pow(-0.5, k)) / 3).margin(1e-15));
+  // Six-ring: closed walks of length 2 / 4 / 6 are 2 / 6 / 22 (C(6,3) + the 2 walk-arounds) out of 2^k.
+  const auto p6 = random_walk_encoding(graph(6, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 0}}), K);
+  // Path of 9 nodes, middle node (4 steps from either end, so the ends are out of reach and back within
+  // 6 steps): closed walks 20 out of 2^6 (no walk-around). This is what RWSE adds: 1-WL cannot tell the
+  // six-ring's nodes from the path's inner nodes (all have degree 2).
+  const auto p9 = random_walk_encoding(graph(9, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}, {7, 8}}), K);
+  for (std::int64_t i = 0; i < 6; ++i) {
+    CHECK(at(p6, i, 1) == 0.0);
+    CHECK(at(p6, i, 3) == 0.0);
+    CHECK(at(p6, i, 2) == Approx(2.0 / 4).margin(1e-15));
+    CHECK(at(p6, i, 4) == Approx(6.0 / 16).margin(1e-15));
+    CHECK(at(p6, i, 6) == Approx(22.0 / 64).margin(1e-15));
+  }
+  CHECK(at(p9, 4, 6) == Approx(20.0 / 64).margin(1e-15));
+  // Star K_{1,3}: the centre returns at step 2 surely; a leaf goes back to the centre, then 1/3 to itself.
+  // The bond (0, 1) is listed twice and must count once; node 4 is isolated.
+  const auto ps = random_walk_encoding(graph(5, {{0, 1}, {0, 2}, {0, 1}, {0, 3}}), K);
+  CHECK(at(ps, 0, 2) == Approx(1.0));
+  CHECK(at(ps, 1, 2) == Approx(1.0 / 3));
+  CHECK(at(ps, 1, 4) == Approx(1.0 / 3));
+  for (int k = 1; k <= K; ++k) CHECK(at(ps, 4, k) == 0.0);
+
+  // Equivariance: the encoding of σ·G is the encoding of G with its rows permuted.
+  CounterRng rng(31, 0);
+  const PropertyGraph g = molecule_like(13, 5, rng);
+  const auto perm = random_perm(g.n, rng);
+  const PropertyGraph ge = with_rwse(g, 8);
+  const auto pe = random_walk_encoding(permuted(g, perm), 8);
+  const auto expected = permuted(ge, perm).features;
+  REQUIRE(pe.size() == expected.size());
+  for (std::size_t k = 0; k < pe.size(); ++k) CHECK(pe[k] == Approx(expected[k]).margin(1e-14));
+
+  // The model with the encoding as dense features stays invariant (evaluation mode); the features matter.
+  auto cfg = tiny_config(true, Readout::Mean);
+  cfg.node_feature_dim = 8;
+  const MgnRegressor<double> model(cfg);
+  const PropertyGraph h = with_rwse(molecule_like(9, cfg.num_node_types, rng), 8);
+  const PropertyGraph gp = permuted(ge, perm);
+  const auto y = model.forward(make_batch<double>({&ge, &h}, cfg.num_node_types, cfg.num_edge_types)).prediction.value().to_vector();
+  const auto yp = model.forward(make_batch<double>({&gp, &h}, cfg.num_node_types, cfg.num_edge_types)).prediction.value().to_vector();
+  for (std::size_t i = 0; i < 2; ++i) CHECK(std::abs(y[i] - yp[i]) <= 1e-9 * (1 + std::abs(y[i])));
+  PropertyGraph zeroed = ge;
+  std::fill(zeroed.features.begin(), zeroed.features.end(), 0.0);
+  const auto y0 = model.forward(make_batch<double>({&zeroed, &h}, cfg.num_node_types, cfg.num_edge_types)).prediction.value().to_vector();
+  CHECK(std::abs(y0[0] - y[0]) > 1e-6);
 }
 
 TEST_CASE("concat_cols: matches concat(xs, 1) and passes gradcheck", "[property][ops]") {

@@ -6,7 +6,9 @@
 /// The model, for a block-diagonal batch of B graphs (N nodes in all):
 ///
 ///   finest level (resolution 0, the input graph):
-///     h_0 = X W_emb + b                              X: one-hot atom type [N, V] (sparse)
+///     h_0 = X W_emb + b  (+ P W_P + b_P)             X: one-hot atom type [N, V] (sparse); P: optional
+///                                                    dense node features [N, F] (e.g. random-walk
+///                                                    landing probabilities, `random_walk_encoding`)
 ///     h_t = h_{t-1} + ReLU([h, A_1 h, …, A_R h] W_t + b_t)     t = 1..T   (bond-aware, default)
 ///        or h_{t-1} + ReLU(Â h W_t)                              (plain GCN, `bond_types = false`)
 ///     Z_0 = tanh([h_0, …, h_T] W_z + b_z)            jumping-knowledge latent [N, d]
@@ -59,12 +61,60 @@
 
 namespace mgvae::models::property {
 
-/// A labelled graph: node types (e.g. atom types) and typed undirected edges (e.g. bond orders).
+/// A labelled graph: node types (e.g. atom types), typed undirected edges (e.g. bond orders) and
+/// optional dense node features (F = `feature_dim` per node, row-major; F = 0: none).
 struct PropertyGraph {
   std::int64_t n = 0;                                               ///< nodes
   std::vector<std::int64_t> node_type;                              ///< [n], in [0, num_node_types)
   std::vector<std::tuple<std::int64_t, std::int64_t, int>> edges;   ///< (u, v, type), u != v, type in [0, num_edge_types)
+  std::int64_t feature_dim = 0;                                     ///< F: dense features per node (0 = none)
+  std::vector<double> features;                                     ///< [n × F] row-major, finite
 };
+
+/// Random-walk structural encoding (RWSE; Dwivedi et al. 2022, "Graph neural networks with learnable
+/// structural and positional representations"): for every node i the landing probabilities
+/// [(D⁻¹A)^k]_ii of a k-step simple random walk started at i, k = 1..steps, from the 0/1 adjacency of
+/// `g.edges` (bond types ignored, repeated edges counted once). A node without edges gets zeros.
+/// Returned row-major [n × steps], ready for `PropertyGraph::features`. The map is permutation
+/// equivariant (relabelling the nodes permutes the rows). It tells a message-passing network what
+/// 1-WL cannot, e.g. the ring sizes a node sits in ([M^6]_ii > 0 on a six-ring's walk-arounds).
+/// Not in the MGVAE paper (an optional input of the ZINC trainer, `--rwse`).
+/// @throw std::invalid_argument for steps < 1, n < 0 or an edge endpoint outside [0, n).
+inline std::vector<double> random_walk_encoding(const PropertyGraph& g, int steps) {
+  const char* fn = "random_walk_encoding";
+  if (steps < 1) throw_invalid(fn, "steps must be >= 1, got " + std::to_string(steps));
+  if (g.n < 0) throw_invalid(fn, "negative node count " + std::to_string(g.n));
+  const auto n = static_cast<std::size_t>(g.n);
+  std::vector<double> m(n * n, 0.0), p, q(n * n), out(n * static_cast<std::size_t>(steps), 0.0);
+  for (const auto& [u, v, t] : g.edges) {
+    if (u < 0 || u >= g.n || v < 0 || v >= g.n)
+      throw_invalid(fn, "edge (" + std::to_string(u) + ", " + std::to_string(v) + ") has an endpoint outside [0, " +
+                            std::to_string(g.n) + ")");
+    if (u == v) continue;
+    m[static_cast<std::size_t>(u) * n + static_cast<std::size_t>(v)] = 1.0;
+    m[static_cast<std::size_t>(v) * n + static_cast<std::size_t>(u)] = 1.0;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    double deg = 0;
+    for (std::size_t j = 0; j < n; ++j) deg += m[i * n + j];
+    if (deg > 0)
+      for (std::size_t j = 0; j < n; ++j) m[i * n + j] /= deg;
+  }
+  p = m;  // p = M^k
+  for (int k = 0; k < steps; ++k) {
+    for (std::size_t i = 0; i < n; ++i) out[i * static_cast<std::size_t>(steps) + static_cast<std::size_t>(k)] = p[i * n + i];
+    if (k + 1 == steps) break;
+    std::fill(q.begin(), q.end(), 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t l = 0; l < n; ++l) {
+        const double a = p[i * n + l];
+        if (a == 0) continue;
+        for (std::size_t j = 0; j < n; ++j) q[i * n + j] += a * m[l * n + j];
+      }
+    std::swap(p, q);
+  }
+  return out;
+}
 
 /// Per-graph aggregation of the node latents of a level.
 enum class Readout { Mean, Sum };
@@ -97,6 +147,14 @@ inline void validate_graph(const PropertyGraph& g, std::int64_t num_node_types, 
       throw_invalid(fn, what + ": edge " + std::to_string(e) + " has type " + std::to_string(t) + " outside [0, " +
                             std::to_string(num_edge_types) + ")");
   }
+  if (g.feature_dim < 0) throw_invalid(fn, what + ": negative feature_dim " + std::to_string(g.feature_dim));
+  if (static_cast<std::int64_t>(g.features.size()) != g.n * g.feature_dim)
+    throw_invalid(fn, what + " has " + std::to_string(g.features.size()) + " feature values, expected n × F = " +
+                          std::to_string(g.n) + " × " + std::to_string(g.feature_dim));
+  for (std::size_t k = 0; k < g.features.size(); ++k)
+    if (!std::isfinite(g.features[k]))
+      throw_invalid(fn, what + ": feature " + std::to_string(k % static_cast<std::size_t>(g.feature_dim)) + " of node " +
+                            std::to_string(k / static_cast<std::size_t>(g.feature_dim)) + " is not finite");
 }
 
 /// A block-diagonal batch of graphs: all operators are constant CSR matrices.
@@ -106,6 +164,8 @@ struct GraphBatch {
   std::vector<std::int64_t> offset;          ///< [B + 1] first node of each graph
   std::vector<std::int64_t> graph_of_node;   ///< [N]
   CsrMatrix<T> x;                            ///< [N, V] one-hot node types
+  std::int64_t feature_dim = 0;              ///< F of the dense node features (0 = none)
+  Tensor<T> features;                        ///< [N, F] dense node features (defined only when F > 0)
   CsrMatrix<T> adjacency;                    ///< [N, N] 0/1, symmetric (operand of the first coarsening)
   CsrMatrix<T> gcn;                          ///< [N, N] D̃^{-1/2}(A + I)D̃^{-1/2}
   std::vector<CsrMatrix<T>> relation;        ///< R × [N, N] A^(r) / (deg + 1)
@@ -114,7 +174,8 @@ struct GraphBatch {
 };
 
 /// Builds the batch of `graphs` (each validated first).
-/// @throw std::invalid_argument for an empty list or an invalid graph (see validate_graph).
+/// @throw std::invalid_argument for an empty list, an invalid graph (see validate_graph) or graphs with
+///        different feature_dim.
 template <class T>
 GraphBatch<T> make_batch(const std::vector<const PropertyGraph*>& graphs, std::int64_t num_node_types,
                          std::int64_t num_edge_types, Readout readout = Readout::Mean) {
@@ -126,10 +187,21 @@ GraphBatch<T> make_batch(const std::vector<const PropertyGraph*>& graphs, std::i
   for (std::size_t g = 0; g < graphs.size(); ++g) {
     if (!graphs[g]) throw_invalid("mgvae::models::property::make_batch", "graph " + std::to_string(g) + " is null");
     validate_graph(*graphs[g], num_node_types, num_edge_types, "graph " + std::to_string(g) + " of the batch");
+    if (graphs[g]->feature_dim != graphs[0]->feature_dim)
+      throw_invalid("mgvae::models::property::make_batch", "graph " + std::to_string(g) + " has " +
+                                                              std::to_string(graphs[g]->feature_dim) + " features per node, graph 0 has " +
+                                                              std::to_string(graphs[0]->feature_dim));
     b.offset.push_back(b.offset.back() + graphs[g]->n);
   }
   const std::int64_t N = b.offset.back();
   b.num_nodes = N;
+  b.feature_dim = graphs[0]->feature_dim;
+  if (b.feature_dim > 0) {
+    b.features = Tensor<T>(Shape{N, b.feature_dim});
+    T* f = b.features.data();
+    for (const auto* G : graphs)
+      for (double v : G->features) *f++ = static_cast<T>(v);
+  }
   b.graph_of_node.resize(static_cast<std::size_t>(N));
   std::vector<std::tuple<std::int64_t, std::int64_t, T>> xt, at;
   std::vector<std::vector<std::tuple<std::int64_t, std::int64_t, T>>> rel(static_cast<std::size_t>(num_edge_types));
@@ -229,6 +301,7 @@ struct MgnRegressorConfig {
   std::int64_t clusters = 2;          ///< K: coarse level s has K^(L−s) clusters per graph
   std::int64_t cluster_hidden = 32;   ///< hidden width of the clustering GNN
   bool use_edge_types = true;         ///< bond-aware finest layers (false: plain GCN on Â)
+  std::int64_t node_feature_dim = 0;  ///< F of the dense node features (PropertyGraph::features); 0 = none
   Readout readout = Readout::Mean;
   double tau = 1.0;                   ///< Gumbel-softmax temperature
   std::uint64_t seed = 0;
@@ -262,6 +335,7 @@ class MgnRegressor : public nn::Module<T> {
     const char* fn = "MgnRegressor";
     if (cfg.hidden < 1 || cfg.num_node_types < 1 || cfg.num_edge_types < 1 || cfg.cluster_hidden < 1)
       throw_invalid(fn, "sizes must be >= 1");
+    if (cfg.node_feature_dim < 0) throw_invalid(fn, "node_feature_dim must be >= 0, got " + std::to_string(cfg.node_feature_dim));
     if (cfg.layers < 0 || cfg.coarse_layers < 1) throw_invalid(fn, "layers must be >= 0 and coarse_layers >= 1");
     if (cfg.levels < 1) throw_invalid(fn, "levels must be >= 1, got " + std::to_string(cfg.levels));
     if (cfg.clusters < 1) throw_invalid(fn, "clusters per level K must be >= 1, got " + std::to_string(cfg.clusters));
@@ -288,6 +362,9 @@ class MgnRegressor : public nn::Module<T> {
       coarse_.push_back(enc);
     }
     head_ = this->register_module("head", std::make_shared<nn::Linear<T>>(d * cfg.levels, 1, rng));
+    // Registered last, so that without features every other parameter is initialised as before.
+    if (cfg.node_feature_dim > 0)
+      feat_ = this->register_module("embed_features", std::make_shared<nn::Linear<T>>(cfg.node_feature_dim, d, rng));
   }
 
   const MgnRegressorConfig& config() const { return cfg_; }
@@ -316,6 +393,9 @@ class MgnRegressor : public nn::Module<T> {
     if (cfg_.use_edge_types && static_cast<std::int64_t>(b.relation.size()) != cfg_.num_edge_types)
       throw_invalid(fn, "batch has " + std::to_string(b.relation.size()) + " edge types, model expects " +
                             std::to_string(cfg_.num_edge_types));
+    if (b.feature_dim != cfg_.node_feature_dim)
+      throw_invalid(fn, "batch has " + std::to_string(b.feature_dim) + " dense node features, model expects " +
+                            std::to_string(cfg_.node_feature_dim));
     if (b.readout_kind != cfg_.readout)
       throw_invalid(fn, std::string("batch built with ") + readout_name(b.readout_kind) + " readout, model uses " +
                             readout_name(cfg_.readout));
@@ -327,6 +407,7 @@ class MgnRegressor : public nn::Module<T> {
 
     // ---- finest level ----------------------------------------------------------------------
     Var<T> h = add(spmm(b.x, emb_->weight()), emb_->bias());  // X W + b (sparse one-hot X)
+    if (feat_) h = add(h, feat_->forward(constant(b.features)));  // + P W_P + b_P
     std::vector<Var<T>> hs{h};
     const Adjacency<T> a0 = Adjacency<T>::of(b.gcn);
     for (int t = 0; t < cfg_.layers; ++t) {
@@ -389,7 +470,7 @@ class MgnRegressor : public nn::Module<T> {
 
  private:
   MgnRegressorConfig cfg_;
-  std::shared_ptr<nn::Linear<T>> emb_, latent_, head_;
+  std::shared_ptr<nn::Linear<T>> emb_, latent_, head_, feat_;
   std::vector<std::shared_ptr<nn::Linear<T>>> conv_;
   std::vector<std::shared_ptr<GcnLayer<T>>> gcn_;
   std::vector<std::shared_ptr<LearnedClustering<T>>> cluster_;
