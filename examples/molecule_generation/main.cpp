@@ -523,18 +523,21 @@ int main(int argc, char** argv) {
                  "learned prior: iid (each atom draws a slot from the slot usage) or empirical (the size and "
                  "free-matched slots of a random training molecule)")
       ->check(CLI::IsMember({"iid", "empirical"}));
-  app.add_option("--temperature", temperature, "scale of the prior noise at sampling (1 = the prior)")
+  app.add_option("--temperature", temperature,
+                 "scale of the prior noise at sampling (1 = the prior); autoregressive: softmax temperature of atoms "
+                 "and bonds (default 1.3 there, chosen 2026-12-01)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--stop-temperature", stop_temperature,
                  "autoregressive only: temperature of the STOP decision, drawn before the atom type (0 = one draw "
                  "at --temperature over atoms and STOP; 1 keeps the molecule-size distribution while --temperature "
-                 "diversifies atoms and bonds)")
+                 "diversifies atoms and bonds; default 1 with the autoregressive decoder)")
       ->check(CLI::NonNegativeNumber);
   bool ar_size_matching = false;
   std::int64_t size_calibration = 10000;
-  app.add_flag("--ar-size-matching", ar_size_matching,
-               "autoregressive only: rejection sampling so that the generated heavy-atom counts follow the training "
-               "molecules' (a(n) = r(n) / max r, r = p_train / p_gen, p_gen from a calibration batch); not in the paper");
+  app.add_flag("--ar-size-matching,!--no-ar-size-matching", ar_size_matching,
+               "autoregressive only (on by default there since 2026-12-01): rejection sampling so that the generated "
+               "heavy-atom counts follow the training molecules' (a(n) = r(n) / max r, r = p_train / p_gen, p_gen "
+               "from a calibration batch); not in the paper");
   app.add_option("--size-calibration", size_calibration,
                  "with --ar-size-matching: molecules in the calibration batch that estimates p_gen (default 10000)")
       ->check(CLI::PositiveNumber);
@@ -666,6 +669,13 @@ int main(int argc, char** argv) {
   if (app.count("--stop-temperature") && decoder != "autoregressive") {
     std::cerr << "error: --stop-temperature applies to --decoder autoregressive only\n";
     return 2;
+  }
+  // The autoregressive sampler chosen on 2026-12-01 (docs/molecule_generation.md, "Size matching"):
+  // size matching, T = 1.3 for atoms and bonds, STOP at its trained probability. Explicit flags win.
+  if (decoder == "autoregressive") {
+    if (app.count("--ar-size-matching") == 0) ar_size_matching = true;  // counts --no-ar-size-matching too
+    if (!app.count("--temperature")) temperature = 1.3;
+    if (!app.count("--stop-temperature")) stop_temperature = 1.0;
   }
   if ((ar_size_matching || app.count("--size-calibration")) && decoder != "autoregressive") {
     std::cerr << "error: --ar-size-matching and --size-calibration apply to --decoder autoregressive only (the "
