@@ -465,7 +465,8 @@ int main(int argc, char** argv) {
                eval_samples = 256, dec_edge = 2;
   int epochs = 30, batch = 32, threads = 1, enc_layers = 3, dec_layers = 3;
   double kl_warmup = 3, lr = 1e-3, beta = 0.1, lambda_coarse = 0.1, lambda_balance = 0.1, bond_power = 0.5, atom_power = 0.0, clip = 10.0,
-         max_minutes = 0, temperature = 1.0, stop_temperature = 0.0;
+         max_minutes = 0, temperature = 1.0, stop_temperature = 0.0, valence_reg = 0.0,
+         valence_reg_temperature = 1.0, valence_reg_isolated = 0.0;
   std::uint64_t seed = 1;
   std::int64_t sample_seed = -1;
   bool novelty_all = true, debias = false;
@@ -515,6 +516,18 @@ int main(int argc, char** argv) {
                  "pair-class weights ∝ frequency^-p over {none, single, double, triple} (0 none, 0.5 sqrt, 1 balanced)");
   app.add_option("--atom-weight-power", atom_power, "atom-type weights ∝ frequency^-p (0 none)");
   app.add_option("--clip", clip, "gradient-norm clipping (0 = off)");
+  app.add_option("--valence-reg", valence_reg,
+                 "all-at-once / mlp: weight λ of the valence penalty on decodings of prior samples (not in the paper; "
+                 "after Ma et al. 2018; 0 = off)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--valence-reg-temperature", valence_reg_temperature,
+                 "τ of the valence penalty: softmax(logits/τ); 1 = the decoder's distribution, small = close to the argmax "
+                 "decoding")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--valence-reg-isolated", valence_reg_isolated,
+                 "weight of the valence penalty's isolated-atom term relu(1 - V_i)^2 (atoms of molecules with >= 2 atoms; "
+                 "0 = off)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--eval-samples", eval_samples, "prior samples for the per-epoch validity probe (0 = off)");
   app.add_option("--max-minutes", max_minutes, "stop training after this many minutes (0 = no limit)");
   app.add_option("--load", load, "load parameters from a checkpoint (same architecture flags) before training; "
@@ -682,6 +695,11 @@ int main(int argc, char** argv) {
                  "other decoders already draw the atom count from the training sizes)\n";
     return 2;
   }
+  if (valence_reg > 0 && decoder == "autoregressive") {
+    std::cerr << "error: --valence-reg applies to --decoder all-at-once|mlp (the autoregressive model masks valences "
+                 "when it samples)\n";
+    return 2;
+  }
   if (app.count("--size-calibration") && !ar_size_matching) {
     std::cerr << "error: --size-calibration needs --ar-size-matching\n";
     return 2;
@@ -788,11 +806,17 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> order(static_cast<std::size_t>(T_));
   std::iota(order.begin(), order.end(), 0);
   CounterRng shuf(seed, 0x7368);
+  ValenceReg vreg;  // prior draws of the valence penalty use the previous epoch's slot usage (uniform in epoch 1)
+  vreg.weight = valence_reg;
+  vreg.caps = valences;
+  vreg.temperature = valence_reg_temperature;
+  vreg.isolated_weight = valence_reg_isolated;
   const auto t_train = Clock::now();
   int epochs_run = 0;
   for (int ep = 0; ep < epochs; ++ep) {
     const auto t0 = Clock::now();
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
+    if (cfg.prior == PriorKind::Learned && ep > 0) vreg.slot_probs = slot_count;
     std::fill(slot_count.begin(), slot_count.end(), 0.0);
     MolEpochSums sums;
     std::int64_t steps = 0;
@@ -802,7 +826,7 @@ int main(int argc, char** argv) {
       for (std::int64_t k = start; k < std::min<std::int64_t>(T_, start + batch); ++k) gs.push_back(train[order[k]]);
       if (kl_warmup > 0)
         model.set_beta(beta * std::min(1.0, (ep + static_cast<double>(start) / static_cast<double>(T_)) / kl_warmup));
-      const auto f = train_step(model, opt, gs, F, E, seed, ep, steps, clip);
+      const auto f = train_step(model, opt, gs, F, E, seed, ep, steps, clip, valence_reg > 0 ? &vreg : nullptr);
       sums.add(f, static_cast<std::int64_t>(gs.size()));
       for (auto j : f.prior_match) slot_count[static_cast<std::size_t>(j)] += 1;
     }
@@ -817,13 +841,15 @@ int main(int argc, char** argv) {
               {"coarse_rec", sums.mean(sums.coarse_rec)},
               {"coarse_kl", sums.mean(sums.coarse_kl)},
               {"balance", sums.mean(sums.balance)},
+              {"valence_penalty", sums.mean(sums.valence)},
               {"bond_acc", sums.bond_acc()},
               {"atom_acc", sums.atom_acc()},
               {"seconds", sec}};
     std::cout << "epoch " << ep + 1 << "/" << epochs << "  loss " << fmt_fixed(sums.mean(sums.loss), 3) << "  bond "
               << fmt_fixed(sums.mean(sums.bond_ce), 3) << "  atom " << fmt_fixed(sums.mean(sums.atom_ce), 3) << "  kl "
               << fmt_fixed(sums.mean(sums.kl), 2) << "  coarse " << fmt_fixed(sums.mean(sums.coarse_rec), 3) << "/"
-              << fmt_fixed(sums.mean(sums.coarse_kl), 2) << "  bal " << fmt_fixed(sums.mean(sums.balance), 3) << "  bond_acc "
+              << fmt_fixed(sums.mean(sums.coarse_kl), 2) << "  bal " << fmt_fixed(sums.mean(sums.balance), 3)
+              << (valence_reg > 0 ? "  val " + fmt_fixed(sums.mean(sums.valence), 3) : std::string()) << "  bond_acc "
               << fmt_fixed(sums.bond_acc(), 3) << "  atom_acc " << fmt_fixed(sums.atom_acc(), 3) << "  " << fmt_fixed(sec, 1)
               << " s/epoch";
     if (eval_samples > 0) {
@@ -1052,7 +1078,8 @@ int main(int argc, char** argv) {
         {"dec_layers", dec_layers}, {"dec_edge_channels", dec_edge}, {"levels", levels}, {"coarse_hidden", coarse_hidden},
         {"prior", prior}, {"slots", slots}, {"beta", beta}, {"kl_warmup_epochs", kl_warmup}, {"lambda_coarse", lambda_coarse},
         {"lambda_balance", lambda_balance}, {"bond_weight_power", bond_power}, {"atom_weight_power", atom_power}, {"bond_weight", cfg.bond_weight},
-        {"atom_weight", cfg.atom_weight}, {"clip", clip}, {"parameters", model.num_parameters()},
+        {"atom_weight", cfg.atom_weight}, {"clip", clip}, {"valence_reg", valence_reg}, {"valence_reg_temperature", valence_reg_temperature},
+        {"valence_reg_isolated", valence_reg_isolated}, {"parameters", model.num_parameters()},
         {"train_size_histogram", sh}}},
       {"history", history}};
   write_atomic(fs::path(out_dir) / "metrics.json", metrics_json.dump(2) + "\n");

@@ -124,6 +124,7 @@ struct MolForward {
   Var<T> loss;                         ///< the total, a scalar
   Var<T> bond_ce, atom_ce, kl;         ///< finest terms, batch means
   Var<T> coarse_rec, coarse_kl, balance;  ///< sums over levels, batch means (0 without levels)
+  Var<T> valence;                      ///< valence penalty of prior decodings (train_step with ValenceReg; else undefined)
   models::SecondOrderPosterior<T> post;
   Var<T> z;                            ///< [N, d]
   Var<T> edge_logits;                  ///< [P, E + 1], symmetric in (i, j)

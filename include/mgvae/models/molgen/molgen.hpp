@@ -8,3 +8,4 @@
 #include "mgvae/models/molgen/mlp_decoder.hpp"
 #include "mgvae/models/molgen/model.hpp"
 #include "mgvae/models/molgen/train.hpp"
+#include "mgvae/models/molgen/valence_reg.hpp"
