@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--val-temperatures", val_temperatures,
                  "after training, also report the validation MMDs with each of these sampling temperatures (at the "
-                 "final threshold; model selection)")
+                 "final threshold rule, size matching re-calibrated at each temperature; model selection)")
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
   app.add_option("--threshold-calibration", threshold_calibration,
@@ -566,7 +566,21 @@ int main(int argc, char** argv) {
                                      {"samples", calib_samples}, {"expected_acceptance_rate", sm.expected_acceptance_rate}};
       by_thr.push_back(row);
     }
-    for (double t : val_temperatures) by_temp.push_back(validate(epochs, threshold, t, true, size_accept));
+    // --val-temperatures: sampling temperature t with the main threshold rule; with size matching the acceptance
+    // table is recomputed at t from the same calibration stream (CounterRng(seed, 0x7A20)), so t = --temperature
+    // reproduces the main row
+    for (double t : val_temperatures) {
+      if (!size_matching) {
+        by_temp.push_back(validate(epochs, threshold, t, true, no_accept));
+        continue;
+      }
+      const auto sm = calibrate_size_matching(
+          train, generate(calib_samples, CounterRng(seed, 0x7A20), threshold, t, true, no_accept), n_max);
+      json row = validate(epochs, threshold, t, true, sm.acceptance);
+      row["size_matching_detail"] = {{"acceptance_by_size", sm.acceptance}, {"calibration_size_probs", sm.generated_probs},
+                                     {"samples", calib_samples}, {"expected_acceptance_rate", sm.expected_acceptance_rate}};
+      by_temp.push_back(row);
+    }
     json vj;
     vj["val_count"] = val.size();
     vj["val_seed"] = val_seed;
