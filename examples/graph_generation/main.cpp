@@ -549,43 +549,29 @@ int main(int argc, char** argv) {
   if (!val.empty()) {
     val_history.push_back(validate(epochs, threshold, temperature, true, size_accept));
     json by_thr = json::array(), by_temp = json::array();
-    // --val-thresholds: threshold t instead of the main one (no --threshold-calibration), with size matching when
-    // it is on; the acceptance table is recomputed at t from the same calibration stream (CounterRng(seed, 0x7A20),
-    // --calib-samples samples thresholded at t), so t = --threshold reproduces the main row (without size-edges).
-    for (double t : val_thresholds) {
-      if (!size_matching) {
-        by_thr.push_back(validate(epochs, t, temperature, false, no_accept));  // plain thresholds
-        continue;
-      }
+    // One validation row at (thr, temp): plain without size matching; with it, the acceptance table is recomputed
+    // at (thr, temp) from the same calibration stream (CounterRng(seed, 0x7A20), --calib-samples samples), so the
+    // main threshold and temperature reproduce the main row. A calibration that fails (e.g. every calibration sample
+    // empty) gives an error row instead of ending the run.
+    auto size_matched_row = [&](double thr, double temp, bool calibrated) -> json {
+      if (!size_matching) return validate(epochs, thr, temp, calibrated, no_accept);
       SizeMatchingCalibration sm;
       try {
         sm = calibrate_size_matching(
-            train, generate(calib_samples, CounterRng(seed, 0x7A20), t, temperature, false, no_accept), n_max);
-      } catch (const std::invalid_argument& e) {  // e.g. every calibration sample empty at t
-        by_thr.push_back({{"epoch", epochs}, {"threshold", t}, {"size_matching", true}, {"error", e.what()}});
-        std::cout << "validation (threshold " << t << ", size-matched): " << e.what() << "\n";
-        continue;
+            train, generate(calib_samples, CounterRng(seed, 0x7A20), thr, temp, calibrated, no_accept), n_max);
+      } catch (const std::invalid_argument& e) {
+        std::cout << "validation (threshold " << thr << ", temperature " << temp << ", size-matched): " << e.what() << "\n";
+        return {{"epoch", epochs}, {"threshold", thr}, {"temperature", temp}, {"size_matching", true}, {"error", e.what()}};
       }
-      json row = validate(epochs, t, temperature, false, sm.acceptance);
+      json row = validate(epochs, thr, temp, calibrated, sm.acceptance);
       row["size_matching_detail"] = {{"acceptance_by_size", sm.acceptance}, {"calibration_size_probs", sm.generated_probs},
                                      {"samples", calib_samples}, {"expected_acceptance_rate", sm.expected_acceptance_rate}};
-      by_thr.push_back(row);
-    }
-    // --val-temperatures: sampling temperature t with the main threshold rule; with size matching the acceptance
-    // table is recomputed at t from the same calibration stream (CounterRng(seed, 0x7A20)), so t = --temperature
-    // reproduces the main row
-    for (double t : val_temperatures) {
-      if (!size_matching) {
-        by_temp.push_back(validate(epochs, threshold, t, true, no_accept));
-        continue;
-      }
-      const auto sm = calibrate_size_matching(
-          train, generate(calib_samples, CounterRng(seed, 0x7A20), threshold, t, true, no_accept), n_max);
-      json row = validate(epochs, threshold, t, true, sm.acceptance);
-      row["size_matching_detail"] = {{"acceptance_by_size", sm.acceptance}, {"calibration_size_probs", sm.generated_probs},
-                                     {"samples", calib_samples}, {"expected_acceptance_rate", sm.expected_acceptance_rate}};
-      by_temp.push_back(row);
-    }
+      return row;
+    };
+    // --val-thresholds: threshold t instead of the main one (no --threshold-calibration)
+    for (double t : val_thresholds) by_thr.push_back(size_matched_row(t, temperature, false));
+    // --val-temperatures: sampling temperature t with the main threshold rule
+    for (double t : val_temperatures) by_temp.push_back(size_matched_row(threshold, t, true));
     json vj;
     vj["val_count"] = val.size();
     vj["val_seed"] = val_seed;
