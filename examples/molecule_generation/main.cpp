@@ -11,6 +11,8 @@
 // `--dataset zinc`: ZINC-250k (shared/data/zinc250k): --train-size molecules drawn at random with the
 // seed from the GDSS training pool (every row not in gdss_test_idx.txt), at most 38 heavy atoms.
 // Writes OUT/generated.smi (corrected samples), OUT/generated_raw.smi (argmax samples),
+// OUT/generated_raw.graphs (the argmax samples as graphs: "n | atom types | u-v-bondtype ...", one per
+// line, so that any other validity definition can be recomputed),
 // OUT/metrics.json (atomically), OUT/model.safetensors, OUT/samples.svg and OUT/interpolation.svg
 // (a latent interpolation strip, paper Fig. 9). `--decoder mlp` is the Table 6 ablation (an MLP
 // decoder on the padded latent, not permutation-equivariant). `--decoder autoregressive` trains the
@@ -913,6 +915,7 @@ int main(int argc, char** argv) {
   const auto train_set = metrics::canonical_smiles_set(ds.smiles);
   const auto raw = metrics::evaluate_generation(gen.raw, vocab, train_set);
   const auto raw_conn = metrics::evaluate_generation(gen.raw, vocab, train_set, metrics::GenerationOptions{false});
+  const auto raw_gdss = metrics::gdss_validity_without_correction(gen.raw, vocab);
   const auto cor = metrics::evaluate_generation(gen.corrected, vocab, train_set, metrics::GenerationOptions{false});
   json novelty_all_json = nullptr;
   if (novelty_all) {
@@ -952,6 +955,15 @@ int main(int argc, char** argv) {
     }
     write_atomic(fs::path(out_dir) / "generated.smi", c.str());
     write_atomic(fs::path(out_dir) / "generated_raw.smi", r.str());
+    std::ostringstream gr;
+    for (const auto& g : gen.raw) {
+      gr << g.n << " |";
+      for (auto t : g.atom_type) gr << " " << t;
+      gr << " |";
+      for (const auto& [u, v, t] : g.bonds) gr << " " << u << "-" << v << "-" << t;
+      gr << "\n";
+    }
+    write_atomic(fs::path(out_dir) / "generated_raw.graphs", gr.str());
   }
   std::string svg_note = "samples.svg: first 48 valid corrected samples (RDKit MolDraw2DSVG)";
   try {
@@ -1045,6 +1057,13 @@ int main(int argc, char** argv) {
                     {"slot_probs", slot_probs}, {"loaded", load}}},
       {"validity_without_correction", raw.validity},
       {"validity_without_correction_connected", raw_conn.validity},
+      {"validity_without_correction_gdss", raw_gdss.validity},
+      {"validity_without_correction_gdss_detail",
+       {{"definition", "GDSS/MoFlow: RDKit valence check only (SANITIZE_PROPERTIES), fragments allowed; an N/O/S "
+                       "atom one bond over its valence is made a +1 cation (construct_mol); "
+                       "metrics::gdss_validity_without_correction"},
+        {"valid", raw_gdss.valid}, {"valid_only_with_added_charge", raw_gdss.valid_with_added_charge},
+        {"valid_fragmented", raw_gdss.valid_fragmented}}},
       {"validity", cor.validity},
       {"uniqueness", cor.uniqueness},
       {"novelty", cor.novelty},
@@ -1085,12 +1104,13 @@ int main(int argc, char** argv) {
   write_atomic(fs::path(out_dir) / "metrics.json", metrics_json.dump(2) + "\n");
 
   std::cout << "samples " << samples << ": validity w/o correction " << fmt_fixed(100 * raw.validity, 2) << " % (connected "
-            << fmt_fixed(100 * raw_conn.validity, 2) << " %), validity " << fmt_fixed(100 * cor.validity, 2) << " %, uniqueness "
+            << fmt_fixed(100 * raw_conn.validity, 2) << " %; GDSS definition " << fmt_fixed(100 * raw_gdss.validity, 2)
+            << " %), validity " << fmt_fixed(100 * cor.validity, 2) << " %, uniqueness "
             << fmt_fixed(100 * cor.uniqueness, 2) << " %, novelty " << fmt_fixed(100 * cor.novelty, 2) << " % (vs "
             << T_ << " training molecules)";
   if (!novelty_all_json.is_null()) std::cout << ", " << fmt_fixed(100 * novelty_all_json["novelty"].get<double>(), 2) << " % (vs whole split)";
   std::cout << "\nQED " << fmt_fixed(q.mean, 3) << " ± " << fmt_fixed(q.std, 3) << "; " << fmt_fixed(es.mean, 1) << " s/epoch; sampling "
             << fmt_fixed(sample_seconds, 1) << " s; metrics " << fmt_fixed(metrics_seconds, 1) << " s\n";
-  std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << ", generated.smi, generated_raw.smi, samples.svg\n";
+  std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << ", generated.smi, generated_raw.smi, generated_raw.graphs, samples.svg\n";
   return 0;
 }

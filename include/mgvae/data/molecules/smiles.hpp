@@ -269,28 +269,35 @@ inline std::optional<MolGraph> smiles_to_graph(const std::string& smiles, const 
   return std::nullopt;
 }
 
-/// MolGraph -> sanitized RDKit molecule (implicit hydrogens from default valences). nullptr and
-/// `*reason` for a malformed graph (type or endpoint out of range, self loop, repeated bond, bad
-/// bond type) or a molecule that fails sanitization (valence, kekulization).
-inline std::unique_ptr<RDKit::RWMol> graph_to_mol(const MolGraph& g, const AtomVocab& vocab,
-                                                  std::string* reason = nullptr) {
-  detail::quiet_rdkit();
-  const auto table = detail::parse_vocab(vocab, reason);
+namespace detail {
+
+/// A graph's atoms as an unsanitized RWMol plus its checked bond list (u < v), in input order. nullptr
+/// and `*reason` for a malformed graph (type or endpoint out of range, self loop, repeated bond, bad
+/// bond type). Shared by graph_to_mol and the GDSS-style valence check (metrics/molecules/generation.hpp).
+struct UnsanitizedMol {
+  std::unique_ptr<RDKit::RWMol> mol;
+  std::vector<std::tuple<unsigned, unsigned, RDKit::Bond::BondType>> bonds;
+};
+
+inline UnsanitizedMol graph_atoms_and_bonds(const MolGraph& g, const AtomVocab& vocab, std::string* reason) {
+  quiet_rdkit();
+  const auto table = parse_vocab(vocab, reason);
   if (table.empty()) {
-    if (vocab.symbols.empty()) detail::set_reason(reason, "empty vocabulary");
-    return nullptr;
+    if (vocab.symbols.empty()) set_reason(reason, "empty vocabulary");
+    return {};
   }
   if (g.n <= 0 || static_cast<std::int64_t>(g.atom_type.size()) != g.n) {
-    detail::set_reason(reason, "graph has " + std::to_string(g.n) + " atoms but " +
-                                   std::to_string(g.atom_type.size()) + " atom types");
-    return nullptr;
+    set_reason(reason, "graph has " + std::to_string(g.n) + " atoms but " + std::to_string(g.atom_type.size()) +
+                           " atom types");
+    return {};
   }
+  UnsanitizedMol out;
   auto mol = std::make_unique<RDKit::RWMol>();
   for (std::int64_t i = 0; i < g.n; ++i) {
     const std::int64_t t = g.atom_type[static_cast<std::size_t>(i)];
     if (t < 0 || t >= static_cast<std::int64_t>(table.size())) {
-      detail::set_reason(reason, "atom " + std::to_string(i) + " has type " + std::to_string(t) + " outside the vocabulary");
-      return nullptr;
+      set_reason(reason, "atom " + std::to_string(i) + " has type " + std::to_string(t) + " outside the vocabulary");
+      return {};
     }
     auto* a = new RDKit::Atom(table[static_cast<std::size_t>(t)].first);
     a->setFormalCharge(table[static_cast<std::size_t>(t)].second);
@@ -300,12 +307,12 @@ inline std::unique_ptr<RDKit::RWMol> graph_to_mol(const MolGraph& g, const AtomV
   for (const auto& [u0, v0, t] : g.bonds) {
     const std::int64_t u = std::min(u0, v0), v = std::max(u0, v0);
     if (u < 0 || v >= g.n || u == v) {
-      detail::set_reason(reason, "bad bond (" + std::to_string(u0) + ", " + std::to_string(v0) + ")");
-      return nullptr;
+      set_reason(reason, "bad bond (" + std::to_string(u0) + ", " + std::to_string(v0) + ")");
+      return {};
     }
     if (!seen.emplace(u, v).second) {
-      detail::set_reason(reason, "repeated bond (" + std::to_string(u) + ", " + std::to_string(v) + ")");
-      return nullptr;
+      set_reason(reason, "repeated bond (" + std::to_string(u) + ", " + std::to_string(v) + ")");
+      return {};
     }
     RDKit::Bond::BondType bt;
     switch (t) {
@@ -313,11 +320,26 @@ inline std::unique_ptr<RDKit::RWMol> graph_to_mol(const MolGraph& g, const AtomV
       case 1: bt = RDKit::Bond::DOUBLE; break;
       case 2: bt = RDKit::Bond::TRIPLE; break;
       default:
-        detail::set_reason(reason, "bond type " + std::to_string(t) + " is not 0/1/2");
-        return nullptr;
+        set_reason(reason, "bond type " + std::to_string(t) + " is not 0/1/2");
+        return {};
     }
-    mol->addBond(static_cast<unsigned>(u), static_cast<unsigned>(v), bt);
+    out.bonds.emplace_back(static_cast<unsigned>(u), static_cast<unsigned>(v), bt);
   }
+  out.mol = std::move(mol);
+  return out;
+}
+
+}  // namespace detail
+
+/// MolGraph -> sanitized RDKit molecule (implicit hydrogens from default valences). nullptr and
+/// `*reason` for a malformed graph (type or endpoint out of range, self loop, repeated bond, bad
+/// bond type) or a molecule that fails sanitization (valence, kekulization).
+inline std::unique_ptr<RDKit::RWMol> graph_to_mol(const MolGraph& g, const AtomVocab& vocab,
+                                                  std::string* reason = nullptr) {
+  auto built = detail::graph_atoms_and_bonds(g, vocab, reason);
+  if (!built.mol) return nullptr;
+  auto mol = std::move(built.mol);
+  for (const auto& [u, v, bt] : built.bonds) mol->addBond(u, v, bt);
   try {
     RDKit::MolOps::sanitizeMol(*mol);
   } catch (const std::exception& e) {
