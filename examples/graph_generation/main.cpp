@@ -33,6 +33,9 @@
 #include "mgvae/graph/graph.hpp"
 #include "mgvae/metrics/mmd.hpp"
 #include "mgvae/models/graphgen/graphgen.hpp"
+#include "common/graphgen/eval.hpp"
+#include "common/graphgen/svg.hpp"
+#include "common/graphgen/tuning.hpp"
 #include "mgvae/nn/optim.hpp"
 #include "../common/example_util.hpp"
 

@@ -52,6 +52,7 @@
 #include "mgvae/metrics/molecules/generation.hpp"
 #include "mgvae/metrics/molecules/qed.hpp"
 #include "mgvae/models/molgen/molgen.hpp"
+#include "common/molgen/train.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/optim.hpp"
 #include "../common/example_util.hpp"

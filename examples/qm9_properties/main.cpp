@@ -38,7 +38,7 @@
 #include "mgvae/data/molecules/qm9.hpp"
 #include "mgvae/data/molecules/smiles.hpp"
 #include "mgvae/models/molgen/molgen.hpp"
-#include "mgvae/models/property/qm9_features.hpp"
+#include "common/property/qm9_features.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/optim.hpp"
 #include "../common/example_util.hpp"

@@ -8,6 +8,9 @@
 #include "mgvae/metrics/graph_stats.hpp"
 #include "mgvae/metrics/mmd.hpp"
 #include "mgvae/models/graphgen/graphgen.hpp"
+#include "common/graphgen/eval.hpp"
+#include "common/graphgen/svg.hpp"
+#include "common/graphgen/tuning.hpp"
 #include "support/catch.hpp"
 #include "support/data_dir.hpp"
 

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "mgvae/autodiff/gradcheck.hpp"
-#include "mgvae/models/graphgen/eval.hpp"
+#include "common/graphgen/eval.hpp"
 #include "mgvae/models/graphgen/ops.hpp"
 #include "support/catch.hpp"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "mgvae/models/graphgen/model.hpp"
-#include "mgvae/models/graphgen/tuning.hpp"
+#include "common/graphgen/tuning.hpp"
 #include "support/catch.hpp"
 
 using namespace mgvae;

@@ -3,7 +3,7 @@
 // decoder logits are permutation equivariant, every loss term is invariant when the noise is
 // permuted with the atoms (standard and learned prior), gradchecks in double, typed errors.
 #include "mgvae/models/molgen/model.hpp"
-#include "mgvae/models/molgen/train.hpp"
+#include "common/molgen/train.hpp"
 
 #include <cmath>
 #include <stdexcept>

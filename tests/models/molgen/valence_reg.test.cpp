@@ -2,8 +2,8 @@
 // naive-loop reference on random logits, finite-difference gradients (double), invariance under
 // relabelling the atoms of every graph, typed errors, and its use in train_step (λ = 0 is the
 // plain step, λ > 0 adds exactly λ·R, training with it lowers R on prior decodings).
-#include "mgvae/models/molgen/valence_reg.hpp"
-#include "mgvae/models/molgen/train.hpp"
+#include "common/molgen/valence_reg.hpp"
+#include "common/molgen/train.hpp"
 
 #include <algorithm>
 #include <cmath>

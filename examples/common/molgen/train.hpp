@@ -11,7 +11,7 @@
 #include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
 #include "mgvae/models/molgen/model.hpp"
-#include "mgvae/models/molgen/valence_reg.hpp"
+#include "common/molgen/valence_reg.hpp"
 #include "mgvae/nn/optim.hpp"
 
 namespace mgvae::molgen {
