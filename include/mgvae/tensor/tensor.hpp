@@ -39,6 +39,7 @@ class Storage {
     if (a.active() && !HeapScope::heap_forced()) {
       ptr_ = static_cast<T*>(a.allocate(bytes));
       scope_ = a.current_scope();
+      arena_ = &a;
     } else {
       ptr_ = static_cast<T*>(::operator new(bytes, std::align_val_t(Arena::kAlign)));
       owned_ = true;
@@ -51,8 +52,10 @@ class Storage {
   Storage& operator=(const Storage&) = delete;
 
   /// Pointer to the data; throws std::logic_error if the arena scope that owned it has ended.
+  /// The check asks the arena of the thread that allocated the storage, so worker threads
+  /// (OpenMP loops inside an ArenaScope) may read and write it while that scope is open.
   T* data() const {
-    if (scope_ != 0 && !Arena::local().is_live(scope_))
+    if (scope_ != 0 && !arena_->is_live(scope_))
       throw std::logic_error(
           "mgvae::Tensor: storage used after its ArenaScope ended (allocate long-lived tensors outside the "
           "scope or inside a HeapScope)");
@@ -65,6 +68,7 @@ class Storage {
   T* ptr_ = nullptr;
   std::int64_t n_ = 0;
   std::uint64_t scope_ = 0;
+  const Arena* arena_ = nullptr;  // the allocating thread's arena (arena-backed storage only)
   bool owned_ = false;
 };
 
