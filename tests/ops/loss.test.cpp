@@ -158,3 +158,25 @@ TEST_CASE("cross_entropy matches -log_softmax at the label; gradcheck; errors", 
   CHECK_THROWS_WITH(cross_entropy(VD(x), {0, 1}), Catch::Contains("[4, 3]"));
   CHECK_THROWS_AS(cross_entropy(VD(TD::zeros({4})), {0, 0, 0, 0}), std::invalid_argument);
 }
+
+TEST_CASE("weighted_bce_with_logits: textbook reference, agrees with bce_with_logits, gradcheck, errors", "[ops][loss][grad]") {
+  const TD x = TD::from({2, 3}, {-3.0, -0.5, 0.0, 0.25, 2.0, 4.0});
+  const TD y = TD::from({2, 3}, {0.0, 1.0, 0.5, 1.0, 0.0, 1.0});
+  const TD wp = TD::from({2, 3}, {1.0, 3.0, 2.0, 0.5, 1.0, 4.0});
+  const TD sc = TD::from({2, 3}, {0.1, 1.0, 2.0, 1.0, 0.5, 3.0});
+  const auto sg = [](double z) { return 1.0 / (1.0 + std::exp(-z)); };
+  const TD l = weighted_bce_with_logits(VD(x), y, wp, &sc).value();
+  for (std::int64_t i = 0; i < 6; ++i) {
+    const double xi = x.data()[i], yi = y.data()[i];
+    const double ref = -sc.data()[i] * (wp.data()[i] * yi * std::log(sg(xi)) + (1 - yi) * std::log(1 - sg(xi)));
+    CHECK(l.data()[i] == Approx(ref).epsilon(1e-13));
+  }
+  // a scalar positive weight = PyTorch's pos_weight
+  check_all(weighted_bce_with_logits(VD(x), y, 3.0).value(), bce_with_logits(VD(x), VD(y), 3.0, Reduction::None).value().to_vector());
+  expect_grad([&](const std::vector<VD>& v) { return weighted_bce_with_logits(v[0], y, wp, &sc); }, {x});
+  expect_grad([&](const std::vector<VD>& v) { return weighted_bce_with_logits(v[0], y, 2.5); }, {x});
+  CHECK_THROWS_AS(weighted_bce_with_logits(VD(x), TD::zeros({3, 2}), 1.0), std::invalid_argument);
+  CHECK_THROWS_WITH(weighted_bce_with_logits(VD(x), y, TD::ones({6})), Catch::Contains("pos_weight") && Catch::Contains("[6]"));
+  const TD bad_scale = TD::ones({2, 2});
+  CHECK_THROWS_WITH(weighted_bce_with_logits(VD(x), y, wp, &bad_scale), Catch::Contains("scale"));
+}

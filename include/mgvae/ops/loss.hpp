@@ -2,7 +2,8 @@
 /// @file loss.hpp
 /// Loss functions with fused, numerically stable forward and backward:
 /// bce_with_logits (PyTorch `binary_cross_entropy_with_logits` semantics, incl. pos_weight),
-/// mse, cross_entropy (integer labels).
+/// mse, cross_entropy (integer labels); and weighted_bce_with_logits (elementwise class weights,
+/// composed from elementwise ops).
 ///
 /// With `debug::nan_checks()` on (core/debug.hpp, default off) every loss throws
 /// std::domain_error naming the argument ("logits", "targets", ...) and the first flat index
@@ -14,6 +15,7 @@
 
 #include "mgvae/autodiff/var.hpp"
 #include "mgvae/core/debug.hpp"
+#include "mgvae/ops/elementwise.hpp"
 #include "mgvae/ops/softmax.hpp"
 
 namespace mgvae {
@@ -63,6 +65,37 @@ T sigmoid_scalar(T v) {
   return e / (T(1) + e);
 }
 }  // namespace detail
+
+/// Weighted binary cross-entropy on logits x with constant targets y, unreduced, composed from
+/// elementwise ops (the form the MGVAE models train with):
+///   ℓ = a ⊙ softplus(−x) + c ⊙ softplus(x),   a = w₊ ⊙ y ⊙ s,   c = (1 − y) ⊙ s
+///     = −s ⊙ [w₊ y log σ(x) + (1 − y) log(1 − σ(x))]
+/// with the elementwise positive-class weight w₊ = `pos_weight` (class weighting) and the optional
+/// elementwise `scale` s (omitted: s = 1, no multiplication). Differentiable in x (autodiff of the
+/// composition). Same value as bce_with_logits(x, y, p, None) for w₊ = p up to rounding.
+/// @throw std::invalid_argument if targets, pos_weight or scale have another shape than logits.
+template <class T>
+Var<T> weighted_bce_with_logits(const Var<T>& logits, const Tensor<T>& targets, const Tensor<T>& pos_weight,
+                                const Tensor<T>* scale = nullptr) {
+  constexpr const char* fn = "weighted_bce_with_logits";
+  check_same_shape(fn, "targets", targets.shape(), "logits", logits.shape());
+  check_same_shape(fn, "pos_weight", pos_weight.shape(), "logits", logits.shape());
+  if (scale) check_same_shape(fn, "scale", scale->shape(), "logits", logits.shape());
+  const Tensor<T> yc = targets.contiguous(), wc = pos_weight.contiguous();
+  const Tensor<T> sc = scale ? scale->contiguous() : Tensor<T>();
+  Tensor<T> a(targets.shape()), c(targets.shape());
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    a.data()[i] = scale ? wc.data()[i] * yc.data()[i] * sc.data()[i] : wc.data()[i] * yc.data()[i];
+    c.data()[i] = scale ? (T(1) - yc.data()[i]) * sc.data()[i] : T(1) - yc.data()[i];
+  }
+  return add(mul(constant(a), softplus(neg(logits))), mul(constant(c), softplus(logits)));
+}
+
+/// weighted_bce_with_logits with one positive-class weight p for every element (w₊ = p).
+template <class T>
+Var<T> weighted_bce_with_logits(const Var<T>& logits, const Tensor<T>& targets, T pos_weight) {
+  return weighted_bce_with_logits(logits, targets, Tensor<T>::full(targets.shape(), pos_weight));
+}
 
 /// Binary cross-entropy on logits x with targets y (same shape), PyTorch semantics:
 ///   ℓ = −w·[p·y·log σ(x) + (1−y)·log(1−σ(x))] = w·[(1−y)·x + (1 + (p−1)·y)·softplus(−x)]

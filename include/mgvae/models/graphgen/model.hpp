@@ -37,6 +37,8 @@
 #include "mgvae/models/equivariant_prior.hpp"
 #include "mgvae/models/graphgen/graph_data.hpp"
 #include "mgvae/models/graphgen/ops.hpp"
+#include "mgvae/ops/gumbel.hpp"
+#include "mgvae/ops/loss.hpp"
 #include "mgvae/ops/elementwise.hpp"
 #include "mgvae/ops/matmul.hpp"
 #include "mgvae/ops/reduce.hpp"
@@ -201,7 +203,9 @@ class GraphGenModel {
       slots.push_back(&prior_.a);
       slots.push_back(&prior_.b);
     }
-    if (ps.size() != slots.size()) throw_invalid("GraphGenModel::set_parameters", "wrong number of parameters");
+    if (ps.size() != slots.size())
+      throw_invalid("GraphGenModel::set_parameters", "got " + std::to_string(ps.size()) + " parameter tensors, the model has " +
+                                                         std::to_string(slots.size()));
     for (std::size_t i = 0; i < ps.size(); ++i) {
       check_same_shape("GraphGenModel::set_parameters", "new", ps[i].shape(), "old", slots[i]->shape());
       *slots[i] = ps[i];
@@ -229,10 +233,7 @@ class GraphGenModel {
     nz.eps_fine = Tensor<T>::randn({B, N, dz}, rng.split(s++));
     std::int64_t n_prev = N;
     for (const auto& c : coarse_) {
-      const CounterRng g = rng.split(s++);
-      Tensor<T> t({B, n_prev, c.K});
-      for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(g.gumbel(static_cast<std::uint64_t>(i)));
-      nz.gumbel.push_back(t);
+      nz.gumbel.push_back(sample_gumbel<T>({B, n_prev, c.K}, rng.split(s++)));
       nz.eps_coarse.push_back(Tensor<T>::randn({B, c.K, dz}, rng.split(s++)));
       n_prev = c.K;
     }
@@ -283,7 +284,7 @@ class GraphGenModel {
     Tensor<T> offdiag({N, N});
     for (std::int64_t i = 0; i < N; ++i)
       for (std::int64_t j = 0; j < N; ++j) offdiag(i, j) = i == j ? T(0) : T(0.5);  // each pair once
-    Var<T> bce_el = gops::bce_with_logits_elem(out.adj_logits, b.A, static_cast<T>(cfg_.pos_weight));
+    Var<T> bce_el = weighted_bce_with_logits(out.adj_logits, b.A, static_cast<T>(cfg_.pos_weight));
     out.bce = mul_scalar(sum(mul(bce_el, constant(offdiag))), T(1) / Bf);
 
     // Coarse levels.
@@ -310,14 +311,11 @@ class GraphGenModel {
       Var<T> h = Z_prev;
       for (const auto& L : c.cluster) h = mul(tanh(matmul(Ahat, L(h))), mp);
       lo.logits = c.cluster_out(h);
-      Var<T> y = mul_scalar(add(lo.logits, constant(nz.gumbel[li])), static_cast<T>(1.0 / cfg_.tau));
-      Var<T> soft = gops::softmax_last(y);
-      if (cfg_.straight_through) {
-        Tensor<T> hard = gops::one_hot_argmax_last(y.value());
-        lo.Pi = mul(gops::straight_through(hard, soft), mp);
-      } else {
-        lo.Pi = mul(soft, mp);
-      }
+      GumbelSoftmaxOptions go;
+      go.straight_through = cfg_.straight_through;
+      go.argmax_of_scaled = true;
+      go.form = GumbelSoftmaxForm::LogSumExp;
+      lo.Pi = mul(gumbel_softmax(lo.logits, nz.gumbel[li], static_cast<T>(1.0 / cfg_.tau), go).pi, mp);
       // cluster sizes (hard counts in the forward pass; differentiable through Π)
       const Var<T> counts = gops::transpose12(sum(lo.Pi, {1}, true));  // [B,K,1]
       Tensor<T> nreal = Tensor<T>::zeros({b.B, 1});
@@ -332,8 +330,7 @@ class GraphGenModel {
       Var<T> Z_c = div(matmul(PiT, Z_prev), add(counts, constant(empty)));
       // balanced cut: KL(P || U), P_k = |V_k| / n
       Var<T> P = mul(sum(lo.Pi, {1}), constant(inv_n));  // [B,K]
-      Var<T> plogp = mul(P, log(add_scalar(mul_scalar(P, static_cast<T>(c.K)), T(1e-12))));
-      lo.bal = mul_scalar(sum(plogp), T(1) / Bf);
+      lo.bal = mul_scalar(usage_kl(P, BalancedCutForm::Epsilon, T(1e-12)), T(1) / Bf);
       // coarse encoder
       const Var<T> mc = constant(lo.mask);
       const Var<T> Ahat_c = normalized_adjacency_var(lo.A_c, lo.mask);

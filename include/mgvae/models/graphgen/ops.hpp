@@ -44,7 +44,7 @@ Var<T> concat_last(const std::vector<Var<T>>& xs) {
   std::vector<std::int64_t> widths;
   for (const auto& v : xs) {
     Shape t = v.shape();
-    if (t.size() != r) throw_invalid("graphgen::concat_last", "rank mismatch");
+    if (t.size() != r) throw_invalid("graphgen::concat_last", "rank mismatch " + shape_str(t) + " vs " + shape_str(s));
     for (std::size_t d = 0; d + 1 < r; ++d)
       if (t[d] != s[d]) throw_invalid("graphgen::concat_last", "shape mismatch " + shape_str(t) + " vs " + shape_str(s));
     widths.push_back(t[r - 1]);
@@ -82,44 +82,6 @@ Var<T> concat_last(const std::vector<Var<T>>& xs) {
 template <class T>
 Var<T> softmax_last(const Var<T>& x) {
   return exp(sub(x, logsumexp(x, -1, true)));
-}
-
-/// Straight-through estimator: the forward value is `hard` (a constant), the adjoint is passed
-/// unchanged to `soft` (same shape). Equivalent to hard + soft - detach(soft) without the
-/// rounding of that sum.
-template <class T>
-Var<T> straight_through(const Tensor<T>& hard, const Var<T>& soft) {
-  check_same_shape("graphgen::straight_through", "hard", hard.shape(), "soft", soft.shape());
-  return make_result<T>(hard.clone(), {soft}, [soft](const Tensor<T>& g) {
-    if (soft.requires_grad()) soft.node().accumulate(g.contiguous().clone());
-  });
-}
-
-/// One-hot of the row-wise argmax over the last axis (first maximum wins); a constant tensor.
-template <class T>
-Tensor<T> one_hot_argmax_last(const Tensor<T>& y) {
-  Tensor<T> c = y.contiguous();
-  Tensor<T> h = Tensor<T>::zeros(y.shape());
-  const std::int64_t K = y.shape().back();
-  const std::int64_t rows = K == 0 ? 0 : y.numel() / K;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const T* p = c.data() + r * K;
-    std::int64_t best = 0;
-    for (std::int64_t k = 1; k < K; ++k)
-      if (p[k] > p[best]) best = k;
-    h.data()[r * K + best] = T(1);
-  }
-  return h;
-}
-
-/// Elementwise binary cross-entropy with logits and a positive-class weight:
-/// l = pw * y * softplus(-x) + (1 - y) * softplus(x)   (= -[pw y log s(x) + (1-y) log(1-s(x))]).
-/// `y` is a constant target. Returns the unreduced loss.
-template <class T>
-Var<T> bce_with_logits_elem(const Var<T>& logits, const Tensor<T>& y, T pos_weight) {
-  Tensor<T> wpos = detail::map(y, [pos_weight](T v) { return pos_weight * v; });
-  Tensor<T> wneg = detail::map(y, [](T v) { return T(1) - v; });
-  return add(mul(constant(wpos), softplus(neg(logits))), mul(constant(wneg), softplus(logits)));
 }
 
 }  // namespace mgvae::graphgen::gops

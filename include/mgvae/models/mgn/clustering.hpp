@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "mgvae/models/mgn/gcn.hpp"
+#include "mgvae/ops/gumbel.hpp"
 #include "mgvae/ops/reduce.hpp"
 #include "mgvae/ops/softmax.hpp"
 
@@ -68,23 +69,23 @@ std::vector<std::int64_t> argmax_rows(const Tensor<T>& x) {
   return out;
 }
 
-/// Straight-through Gumbel-softmax from logits [n, K]. `gumbel` [n, K] (constant) or undefined
-/// for the noiseless argmax of Eq. 4.
+/// Straight-through Gumbel-softmax clustering from logits [n, K] (ops/gumbel.hpp `gumbel_softmax`,
+/// argmax of p̃ + g). `gumbel` [n, K] (constant) or undefined for the noiseless argmax of Eq. 4.
+/// `straight_through` false: Π is the relaxed sample softmax((p̃ + g)/τ) (gradchecks).
+/// @throw std::invalid_argument if logits is not [n, K], τ <= 0 or the noise has another shape.
 template <class T>
-Clustering<T> straight_through_gumbel(const Var<T>& logits, const Tensor<T>& gumbel, T tau = T(1)) {
+Clustering<T> straight_through_gumbel(const Var<T>& logits, const Tensor<T>& gumbel, T tau = T(1),
+                                      bool straight_through = true) {
   if (logits.dim() != 2) throw_invalid("straight_through_gumbel", "logits must be [n, K], got " + shape_str(logits.shape()));
   if (!(tau > T(0))) throw_invalid("straight_through_gumbel", "temperature must be > 0");
-  Var<T> perturbed = logits;
-  if (gumbel.defined()) {
-    check_same_shape("straight_through_gumbel", "gumbel", gumbel.shape(), "logits", logits.shape());
-    perturbed = add(logits, constant(gumbel));
-  }
+  if (gumbel.defined()) check_same_shape("straight_through_gumbel", "gumbel", gumbel.shape(), "logits", logits.shape());
+  GumbelSoftmaxOptions o;
+  o.straight_through = straight_through;
+  GumbelSample<T> g = gumbel_softmax(logits, gumbel, T(1) / tau, o);
   Clustering<T> c;
   c.k = logits.size(1);
-  c.labels = argmax_rows(perturbed.value());
-  const Var<T> soft = softmax(mul_scalar(perturbed, T(1) / tau), 1);
-  const Var<T> hard = constant(one_hot<T>(c.labels, c.k));
-  c.pi = add(hard, sub(soft, soft.detach()));
+  c.labels = std::move(g.labels);
+  c.pi = g.pi;
   c.probs = softmax(logits, 1);
   return c;
 }
@@ -105,7 +106,8 @@ Clustering<T> straight_through_gumbel(const Var<T>& logits, const Tensor<T>& gum
 template <class T>
 std::vector<std::int64_t> balanced_argmax(const Tensor<T>& scores, double eps = 0.05, int iters = 400) {
   if (!scores.defined() || scores.dim() != 2 || scores.size(0) < 1 || scores.size(1) < 1)
-    throw_invalid("balanced_argmax", "scores must be a non-empty [n, K] matrix");
+    throw_invalid("balanced_argmax", "scores must be a non-empty [n, K] matrix, got " +
+                                         (scores.defined() ? shape_str(scores.shape()) : std::string("undefined")));
   if (!(eps > 0)) throw_invalid("balanced_argmax", "temperature eps must be > 0");
   if (iters < 1) throw_invalid("balanced_argmax", "iters must be >= 1");
   const Tensor<T> c = scores.contiguous();

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "mgvae/models/mgn/gcn.hpp"
+#include "mgvae/ops/matmul.hpp"
 #include "mgvae/ops/reduce.hpp"
 #include "mgvae/ops/shape.hpp"
 
@@ -24,6 +25,22 @@ Var<T> coarsen(const Adjacency<T>& a, const Var<T>& pi) {
     throw_invalid("coarsen", "assignment of shape " + shape_str(pi.shape()) + " for a graph of " +
                                  std::to_string(a.num_nodes()) + " nodes");
   return matmul(transpose(pi, 0, 1), propagate(a, pi));
+}
+
+/// Πᵀ A Π of one graph of a ragged pair batch, per edge channel: `a` [n², E] (row i·n + j = pair
+/// (i, j), the layout of RaggedBatch pair rows), `pi` [n, K] → [K², E] (row k·K + l). A must be
+/// symmetric in (i, j) (computed as (A Π)ᵀ Π). Differentiable in both. Callers scale the result by
+/// their κ (the molecule and second-order models keep coarse adjacencies at total K).
+/// @throw std::invalid_argument if pi is not [n, K] or a does not have n² rows.
+template <class T>
+Var<T> coarsen_pairs(const Var<T>& a, const Var<T>& pi) {
+  if (pi.dim() != 2 || a.dim() != 2 || a.size(0) != pi.size(0) * pi.size(0))
+    throw_invalid("coarsen_pairs", "adjacency of shape " + shape_str(a.shape()) + " for an assignment of shape " +
+                                       shape_str(pi.shape()) + " (needs [n*n, E] and [n, K])");
+  const std::int64_t n = pi.size(0), k = pi.size(1), e = a.size(1);
+  const Var<T> ag = permute(reshape(a, Shape{n, n, e}), {2, 0, 1});  // [E, n, n]
+  const Var<T> pap = matmul(transpose(matmul(ag, pi), 1, 2), pi);     // [E, K, K] = (AΠ)ᵀΠ = ΠᵀAΠ
+  return reshape(permute(pap, {1, 2, 0}), Shape{k * k, e});
 }
 
 /// Def. 2 weighted adjacency from ΠᵀAΠ: the diagonal halved.

@@ -13,7 +13,7 @@
 ///   The paper (§3.3) defines P by the cluster sizes of the assignment; in training that is the
 ///   Gumbel *sample*. With bounded (tanh) logits the sample is close to a uniformly random
 ///   partition whatever the logits, so this term is small and says nothing about the
-///   deterministic partition of Eq. 4 (argmax of p̃), which can collapse (docs/results.md).
+///   deterministic partition of Eq. 4 (argmax of p̃), which can collapse (docs/lab/link_prediction.md, "Cluster balance").
 /// * `balanced_cut_kl_argmax(clustering)`: the same KL on the cluster sizes of the *noiseless*
 ///   argmax of p (= argmax of p̃, Eq. 4, the evaluation partition; first maximum on ties), with
 ///   the same straight-through gradient through mean_i p_i. Option `BalanceOn::Argmax|Both`.
@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "mgvae/models/mgn/clustering.hpp"
+#include "mgvae/ops/gumbel.hpp"
 #include "mgvae/ops/elementwise.hpp"
 #include "mgvae/ops/reduce.hpp"
 
@@ -41,15 +42,13 @@ Var<T> kl_standard_normal(const Var<T>& mu, const Var<T>& logstd) {
   return mul_scalar(mean(sum(inner, {1})), T(-0.5) / n);
 }
 
+/// ops/gumbel.hpp `balanced_cut_kl` (form ZeroOffset) of the straight-through assignment
+/// one_hot(labels) with the gradient of `probs` (or the constant one-hot for a fixed clustering).
 template <class T>
 Var<T> balanced_cut_kl(const Clustering<T>& c) {
-  const std::int64_t k = c.k;
-  const Var<T> hard = constant(one_hot<T>(c.labels, k));
-  const Var<T> P = c.probs.defined() ? mean(add(hard, sub(c.probs, c.probs.detach())), {0}) : mean(hard, {0});  // [K]
-  // Σ_k P_k log(K P_k) with 0·log 0 = 0: empty clusters get a tiny offset inside the log only.
-  Tensor<T> off(Shape{k});
-  for (std::int64_t j = 0; j < k; ++j) off.data()[j] = P.value().data()[j] > T(0) ? T(0) : T(1e-30);
-  return sum(mul(P, log(mul_scalar(add(P, constant(off)), static_cast<T>(k)))));
+  const Tensor<T> hard = one_hot<T>(c.labels, c.k);
+  const Var<T> a = c.probs.defined() ? straight_through(hard, c.probs) : constant(hard);
+  return mgvae::balanced_cut_kl(a, BalancedCutForm::ZeroOffset);
 }
 
 /// Which assignment the balanced-cut KL of the learned clustering is computed on (first-order

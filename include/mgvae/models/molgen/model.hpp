@@ -45,6 +45,7 @@
 #include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
 #include "mgvae/models/equivariant_prior.hpp"
+#include "mgvae/models/mgn/coarsen.hpp"
 #include "mgvae/models/mgn/second_order.hpp"
 #include "mgvae/models/molgen/graph.hpp"
 #include "mgvae/models/molgen/layers.hpp"
@@ -189,9 +190,11 @@ class MolGenModel : public nn::Module<T> {
     check_arg(c.prior_slots >= 1, fn, "prior_slots", "must be >= 1");
     for (auto k : c.clusters) check_arg(k >= 1, fn, "clusters", "every K must be >= 1");
     check_arg(c.bond_weight.empty() || static_cast<std::int64_t>(c.bond_weight.size()) == c.bond_types + 1, fn,
-              "bond_weight", "must have bond_types + 1 entries or none");
+              "bond_weight", "must have bond_types + 1 = " + std::to_string(c.bond_types + 1) + " entries or none, got " +
+                                 std::to_string(c.bond_weight.size()));
     check_arg(c.atom_weight.empty() || static_cast<std::int64_t>(c.atom_weight.size()) == c.atom_types, fn,
-              "atom_weight", "must have atom_types entries or none");
+              "atom_weight", "must have atom_types = " + std::to_string(c.atom_types) + " entries or none, got " +
+                                 std::to_string(c.atom_weight.size()));
     CounterRng rng(c.seed, 0x6d6f6c67656eull);
     const std::int64_t E = c.bond_types, d = c.latent, Cc = c.coarse_hidden;
     enc_ = this->register_module("enc", std::make_shared<SplitSecondOrderEncoder<T>>(
@@ -243,10 +246,7 @@ class MolGenModel : public nn::Module<T> {
     std::int64_t rows = b.nodes();
     for (std::size_t s = 0; s < levels_.size(); ++s) {
       const std::int64_t K = levels_[s].K;
-      const CounterRng g = rng.split(100 + s);
-      Tensor<T> t(Shape{rows, K});
-      for (std::int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(g.gumbel(static_cast<std::uint64_t>(i)));
-      nz.gumbel.push_back(t);
+      nz.gumbel.push_back(sample_gumbel<T>(Shape{rows, K}, rng.split(100 + s)));
       nz.eps_coarse.push_back(Tensor<T>::randn(Shape{b.graphs() * K, cfg_.latent}, rng.split(200 + s)));
       rows = b.graphs() * K;
     }
@@ -279,7 +279,8 @@ class MolGenModel : public nn::Module<T> {
     check_arg(nz.eps.shape() == Shape{b.nodes(), d}, fn, "noise.eps",
               "must be [N, d] = " + shape_str(Shape{b.nodes(), d}) + ", got " + shape_str(nz.eps.shape()));
     check_arg(nz.gumbel.size() == levels_.size() && nz.eps_coarse.size() == levels_.size(), fn, "noise",
-              "needs one Gumbel and one ε tensor per coarse level (" + std::to_string(levels_.size()) + ")");
+              "needs one Gumbel and one ε tensor per coarse level (" + std::to_string(levels_.size()) + "), got " +
+                  std::to_string(nz.gumbel.size()) + " and " + std::to_string(nz.eps_coarse.size()));
     const Var<T> Xv = X.defined() ? X : constant(mb.X);
     check_arg(Xv.shape() == Shape{b.nodes(), cfg_.atom_types}, fn, "X",
               "must be [N, F] = " + shape_str(Shape{b.nodes(), cfg_.atom_types}) + ", got " + shape_str(Xv.shape()));
@@ -325,17 +326,15 @@ class MolGenModel : public nn::Module<T> {
                     shape_str(nz.eps_coarse[s].shape()));
       const Var<T> Hc = lv.cluster->forward(bs, As, equivariant_1to2(bs, lv.cluster_in->forward(Zs), true));
       lo.scores = lv.cluster_out->forward(equivariant_2to1(bs, Hc, true));
-      const Var<T> y = mul_scalar(add(lo.scores, constant(nz.gumbel[s])), static_cast<T>(1.0 / cfg_.tau));
-      const Var<T> soft = softmax(y, 1);
-      lo.Pi = cfg_.straight_through ? add(constant(one_hot_argmax(y.value())), sub(soft, soft.detach())) : soft;
+      GumbelSoftmaxOptions go;
+      go.straight_through = cfg_.straight_through;
+      go.argmax_of_scaled = true;
+      lo.Pi = gumbel_softmax(lo.scores, nz.gumbel[s], static_cast<T>(1.0 / cfg_.tau), go).pi;
       std::vector<Var<T>> ablocks, xblocks;
       Var<T> bal;
       for (std::int64_t g = 0; g < B; ++g) {
-        const std::int64_t n = bs.size(g);
         const Var<T> P = slice(lo.Pi, 0, bs.node_off[g], bs.node_off[g + 1]);                   // [n, K]
-        const Var<T> Ag = permute(reshape(slice(As, 0, bs.pair_off[g], bs.pair_off[g + 1]), Shape{n, n, E}), {2, 0, 1});
-        const Var<T> AP = matmul(Ag, P);                                                         // [E, n, K]
-        const Var<T> PAP = matmul(transpose(AP, 1, 2), P);  // [E, K, K] = (Πᵀ A Π)ᵀ = Πᵀ A Π (A symmetric)
+        const Var<T> PAP = models::coarsen_pairs(slice(As, 0, bs.pair_off[g], bs.pair_off[g + 1]), P);  // [K², E] Πᵀ A Π
         // scale (a constant) so that every coarse adjacency sums to K: ΣΠᵀAΠ = ΣA for a hard Π, so
         // without it the entries grow level after level (and the coarse encoders blow up)
         T tot = 0;
@@ -344,7 +343,7 @@ class MolGenModel : public nn::Module<T> {
           for (std::int64_t k = bs.pair_off[g] * E; k < bs.pair_off[g + 1] * E; ++k) tot += av.data()[k];
         }
         const T scale = static_cast<T>(K) / std::max(tot, T(1));
-        ablocks.push_back(mul_scalar(reshape(permute(PAP, {1, 2, 0}), Shape{K * K, E}), scale));
+        ablocks.push_back(mul_scalar(PAP, scale));
         const Var<T> Zg = slice(Zs, 0, bs.node_off[g], bs.node_off[g + 1]);                      // [n, d]
         const Var<T> cnt = add_scalar(reshape(sum(P, {0}), Shape{K, 1}), T(1));
         xblocks.push_back(div(matmul(transpose(P, 0, 1), Zg), cnt));
@@ -502,13 +501,6 @@ class MolGenModel : public nn::Module<T> {
     Tensor<T> t(Shape{static_cast<std::int64_t>(labels.size())});
     for (std::size_t i = 0; i < labels.size(); ++i) t.data()[i] = w.empty() ? T(1) : static_cast<T>(w[labels[i]]);
     return t;
-  }
-  static Tensor<T> one_hot_argmax(const Tensor<T>& y) {
-    const Tensor<T> c = y.contiguous();
-    const std::int64_t N = c.size(0), K = c.size(1);
-    Tensor<T> h = Tensor<T>::zeros(Shape{N, K});
-    for (std::int64_t i = 0; i < N; ++i) h.data()[i * K + detail::argmax_row(c.data() + i * K, K)] = T(1);
-    return h;
   }
   void accuracies(const MolBatch<T>& mb, MolForward<T>& out) const {
     const Tensor<T> e = out.edge_logits.value().contiguous(), a = out.atom_logits.value().contiguous();
