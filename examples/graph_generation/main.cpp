@@ -8,7 +8,10 @@
 // MMDs vs them instead of evaluating the test set. --val-folds K --val-fold i instead holds out fold i of a
 // size-stratified K-fold split (every node count in each fold; stratified_fold_split in graphgen/tuning.hpp).
 //
-// Writes OUT/metrics.json (atomically) and OUT/samples.svg. See docs/graph_generation.md.
+// Writes OUT/metrics.json (atomically), OUT/samples.svg and the generated graphs as graph lists
+// (shared/data/README.md §4 format, data/graph_list.hpp): OUT/generated_paper.txt and
+// OUT/generated_gdss.txt (run 0 of each protocol), or OUT/generated_validation.txt (run 0 of the final
+// validation row) with a validation split. See docs/graph_generation.md.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -30,6 +33,7 @@
 #include <omp.h>
 #endif
 
+#include "mgvae/data/graph_list.hpp"
 #include "mgvae/graph/graph.hpp"
 #include "mgvae/metrics/mmd.hpp"
 #include "mgvae/models/graphgen/graphgen.hpp"
@@ -57,11 +61,13 @@ json mmd_json(const MmdValue& m) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   mgvae::examples::flush_progress_output();
   CLI::App app{"MGVAE general graph generation (Community-small, paper App. D.5)"};
-  std::string data_dir = examples::default_data_dir("community_small"), out_dir = "out/graph_generation", protocol = "both";
-  // Defaults chosen on the validation split (docs/results.md, "Model selection on a validation split"):
+  app.option_defaults()->always_capture_default();  // --help shows each option's default
+  std::string data_dir = examples::default_data_dir("community_small"), out_dir = "out/graph_generation", protocol = "both",
+              prefix;
+  // Defaults chosen on the validation split (docs/lab/graph_generation.md, "Model selection on a validation split" and the later sweeps):
   // 2000 epochs and threshold 0.4; gradient-norm clipping at 50 (second sweep, "Learned equivariant prior and
   // gradient clipping"); size matching on (fourth sweep, size-stratified folds); size-edges calibration (sixth
   // sweep); sampling temperature 0.7 with the standard prior (seventh sweep); everything else as in the paper /
@@ -78,8 +84,11 @@ int main(int argc, char** argv) {
   std::vector<double> val_thresholds;
   std::uint64_t seed = 1, val_seed = 0;
   bool bernoulli = false, size_matching = true;
-  app.add_option("--data", data_dir, "directory with community_small.txt and the .train/.test.index files "
-                                     "(missing: generate 100 graphs with the seed-fixed community generator, split 80/20)");
+  app.add_option("--data", data_dir,
+                 "directory with <prefix>.txt (graph list) and <prefix>.train.index / <prefix>.test.index; a missing "
+                 "file is an error. Default: the shared community_small directory, or, when that is absent, 100 "
+                 "graphs from the seed-fixed community generator (test = first 20, train = last 80)");
+  app.add_option("--prefix", prefix, "file prefix inside --data (default: the directory's name, e.g. community_small)");
   app.add_option("--epochs", epochs, "training epochs")->check(CLI::NonNegativeNumber);
   app.add_option("--lr", lr, "Adam learning rate")->check(CLI::PositiveNumber);
   app.add_option("--lr-schedule", lr_schedule,
@@ -102,7 +111,7 @@ int main(int argc, char** argv) {
                  "prior of the finest latents: standard (N(0, I)) or learned (equivariant, free matching; paper App. C)")
       ->check(CLI::IsMember({"standard", "learned"}));
   app.add_option("--slots", slots, "slots M of the learned prior")->check(CLI::PositiveNumber);
-  app.add_option("--clip", clip, "clip the global gradient norm to this value before each step (0 = off; 50 chosen on validation)")
+  app.add_option("--clip", clip, "clip the global gradient norm to this value before each step (0 = off)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "seed (parameters, noise, shuffling, sampling)");
   app.add_option("--runs", runs, "independent sampling runs")->check(CLI::PositiveNumber);
@@ -115,8 +124,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   auto* temperature_opt = app.add_option(
       "--temperature", temperature,
-      "sample z ~ N(0, T^2 I) (reduced-temperature sampling, standard prior only; 1 = the prior, as in the paper; default "
-      "0.7 since the seventh validation sweep, 2026-12-01; the learned prior always samples at 1)")
+      "sample z ~ N(0, T^2 I) (reduced-temperature sampling, standard prior only; 1 = the prior, as in the paper; "
+      "the learned prior always samples at 1)")
       ->check(CLI::PositiveNumber);
   app.add_option("--val-temperatures", val_temperatures,
                  "after training, also report the validation MMDs with each of these sampling temperatures (at the "
@@ -127,14 +136,13 @@ int main(int argc, char** argv) {
                  "none (use --threshold); edges: after training, replace the threshold by the one at which "
                  "--calib-samples prior samples have the mean edge count of the graphs trained on; size-edges: per "
                  "sample, keep the node set of the thresholded graph and its m most probable pairs, m = the mean edge "
-                 "count of the graphs trained on with that many nodes (neither is in the paper; default size-edges since "
-                 "2026-12-01, chosen on validation)")
+                 "count of the graphs trained on with that many nodes (neither is in the paper; none by default with "
+                 "--bernoulli)")
       ->check(CLI::IsMember({"none", "edges", "size-edges"}));
   app.add_flag("--size-matching,!--no-size-matching", size_matching,
                "rejection-sample the generated graphs so that their node counts follow the graphs trained on "
                "(acceptance from --calib-samples calibration samples; not in the paper, GDSS/GRAN draw n from the "
-               "training sizes; default on since the fourth validation sweep, off with --no-size-matching; "
-               "off by default with --bernoulli)");
+               "training sizes; default on, off with --no-size-matching; off by default with --bernoulli)");
   app.add_option("--calib-samples", calib_samples, "prior samples used by --threshold-calibration edges and --size-matching")
       ->check(CLI::PositiveNumber);
   app.add_option("--val-thresholds", val_thresholds,
@@ -159,7 +167,8 @@ int main(int argc, char** argv) {
   app.add_option("--val-samples", val_samples, "generated graphs per validation run")->check(CLI::PositiveNumber);
   app.add_option("--val-every", val_every, "also evaluate validation every N epochs (0: only after training)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--out", out_dir, "output directory (metrics.json, samples.svg)");
+  app.add_option("--out", out_dir,
+                 "output directory (metrics.json, samples.svg, generated_{paper,gdss}.txt or generated_validation.txt)");
   CLI11_PARSE(app, argc, argv);
 #ifdef _OPENMP
   omp_set_num_threads(threads);
@@ -195,25 +204,47 @@ int main(int argc, char** argv) {
   }
 
   // ---- data ----------------------------------------------------------------------------------
+  // DIR/<prefix>.txt, .train.index, .test.index with <prefix> = --prefix or DIR's name (as link_prediction).
+  // A --data directory (or --prefix) without them is an error; only without both may the default directory
+  // be absent, and then the seed-fixed generator stands in.
   std::vector<SmallGraph> train, test;
   std::string data_source;
   const fs::path dd(data_dir);
-  if (fs::exists(dd / "community_small.txt") && fs::exists(dd / "community_small.train.index") &&
-      fs::exists(dd / "community_small.test.index")) {
-    const auto all = read_graph_list((dd / "community_small.txt").string());
-    const auto tri = read_index_file((dd / "community_small.train.index").string());
-    const auto tei = read_index_file((dd / "community_small.test.index").string());
+  if (prefix.empty()) prefix = dd.lexically_normal().filename().string();
+  if (prefix.empty()) prefix = dd.lexically_normal().parent_path().filename().string();
+  const fs::path list_file = dd / (prefix + ".txt"), train_file = dd / (prefix + ".train.index"),
+                 test_file = dd / (prefix + ".test.index");
+  std::string missing;
+  for (const auto& f : {list_file, train_file, test_file})
+    if (!fs::is_regular_file(f)) missing += (missing.empty() ? "" : ", ") + f.string();
+  if (!missing.empty() && (app.count("--data") > 0 || app.count("--prefix") > 0)) {
+    std::cerr << "graph_generation: error: --data " << data_dir << ": "
+              << (fs::is_directory(dd) ? "missing " + missing : std::string("no such directory"))
+              << " (expects <dir>/<prefix>.txt, <prefix>.train.index and <prefix>.test.index; <prefix> is --prefix, "
+                 "default the directory's name)\n";
+    return 1;
+  }
+  if (missing.empty()) {
+    const auto all = read_graph_list(list_file.string());
+    const auto tri = read_index_file(train_file.string());
+    const auto tei = read_index_file(test_file.string());
     std::set<int> trs(tri.begin(), tri.end()), tes(tei.begin(), tei.end());
+    const std::string range = " outside [0, " + std::to_string(all.size()) + ") (" + list_file.string() + " has " +
+                              std::to_string(all.size()) + " graphs)";
     for (int i : tri) {
-      if (i < 0 || i >= static_cast<int>(all.size())) throw std::runtime_error("train index out of range");
-      if (tes.count(i)) throw std::runtime_error("train and test overlap at graph " + std::to_string(i));
+      if (i < 0 || i >= static_cast<int>(all.size()))
+        throw std::runtime_error(train_file.string() + ": index " + std::to_string(i) + range);
+      if (tes.count(i))
+        throw std::runtime_error(train_file.string() + " and " + test_file.string() + " overlap at graph " + std::to_string(i));
       train.push_back(all[static_cast<std::size_t>(i)]);
     }
     for (int i : tei) {
-      if (i < 0 || i >= static_cast<int>(all.size())) throw std::runtime_error("test index out of range");
+      if (i < 0 || i >= static_cast<int>(all.size()))
+        throw std::runtime_error(test_file.string() + ": index " + std::to_string(i) + range);
       test.push_back(all[static_cast<std::size_t>(i)]);
     }
-    if (trs.size() != tri.size() || tes.size() != tei.size()) throw std::runtime_error("duplicate indices in a split");
+    if (trs.size() != tri.size()) throw std::runtime_error(train_file.string() + ": duplicate indices");
+    if (tes.size() != tei.size()) throw std::runtime_error(test_file.string() + ": duplicate indices");
     data_source = "file:" + fs::weakly_canonical(dd).string() + " (GDSS split: test = graphs 0..19, train = 20..99)";
   } else {
     const auto all = generate_community_small(seed);
@@ -369,6 +400,7 @@ int main(int argc, char** argv) {
   const auto val_m = to_graphs(val);
   const GraphSetStats val_stats = val.empty() ? GraphSetStats{} : compute_stats(val);
   json val_history = json::array();
+  std::vector<SmallGraph> last_val_run0;  // the samples of run 0 of the latest validate() call
   auto validate = [&](int epoch_done, double thr, double temp, bool calibrated, const std::vector<double>& accept) {
     std::vector<std::vector<double>> vv(vkeys.size());
     std::size_t empty = 0;
@@ -378,7 +410,9 @@ int main(int argc, char** argv) {
     for (int r = 0; r < val_runs; ++r) {
       const CounterRng srng = CounterRng(seed, 0x7A1E).split(static_cast<std::uint64_t>(r));
       std::vector<SmallGraph> nonempty;
-      for (auto& g : generate(val_samples, srng, thr, temp, calibrated, accept)) {
+      std::vector<SmallGraph> gen = generate(val_samples, srng, thr, temp, calibrated, accept);
+      if (r == 0) last_val_run0 = gen;
+      for (auto& g : gen) {
         if (g.n == 0) {
           ++empty;
           continue;
@@ -549,8 +583,10 @@ int main(int argc, char** argv) {
   const std::vector<std::string> keys{"degree", "clustering", "orbit", "degree_tv", "clustering_tv"};
   json metrics;
   metrics["data"] = {{"source", data_source}, {"n_train", train.size()}, {"n_test", test.size()}, {"n_max", n_max}};
+  std::vector<std::pair<std::string, std::vector<SmallGraph>>> sample_lists;  // written as graph lists
   if (!val.empty()) {
     val_history.push_back(validate(epochs, threshold, temperature, true, size_accept));
+    sample_lists.emplace_back("generated_validation.txt", last_val_run0);
     json by_thr = json::array(), by_temp = json::array();
     // One validation row at (thr, temp): plain without size matching; with it, the acceptance table is recomputed
     // at (thr, temp) from the same calibration stream (CounterRng(seed, 0x7A20), --calib-samples samples), so the
@@ -676,6 +712,7 @@ int main(int argc, char** argv) {
       }
       empty_total += empty;
       if (shown.empty()) shown.assign(gen.begin(), gen.begin() + std::min<std::size_t>(gen.size(), 10));
+      if (r == 0) sample_lists.emplace_back("generated_" + pr + ".txt", gen);
       json run = {{"run", r}, {"generated", gen.size()}, {"empty", empty}};
       if (nonempty.empty()) {
         run["note"] = "all generated graphs empty; MMD undefined";
@@ -763,6 +800,16 @@ int main(int argc, char** argv) {
   std::vector<SmallGraph> tr_show(train.begin(), train.begin() + std::min<std::size_t>(train.size(), 10));
   write_atomic(fs::path(out_dir) / "samples.svg",
                graphs_svg({shown, tr_show}, {"generated (prior samples, padding stripped)", "training graphs"}));
-  std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << " and samples.svg\n";
+  // The generated graphs in the data set's graph-list format (empty samples as "0 0"), readable with
+  // mgvae::data::read_graph_list: run 0 of each protocol, or run 0 of the final validation row.
+  std::string written;
+  for (const auto& [name, gs] : sample_lists) {
+    mgvae::data::write_graph_list((fs::path(out_dir) / name).string(), to_graphs(gs));
+    written += ", " + name;
+  }
+  std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << ", samples.svg" << written << "\n";
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << "graph_generation: error: " << e.what() << "\n";
+  return 1;
 }

@@ -459,9 +459,10 @@ int run_autoregressive(const ArRunArgs& a) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   mgvae::examples::flush_progress_output();
   CLI::App app{"All-at-once second-order MGVAE: molecule generation on QM9 (paper Table 2)"};
+  app.option_defaults()->always_capture_default();  // --help shows each option's default
   std::string data_dir = examples::default_data_dir("qm9"), out_dir = "out/molecule_generation", split = "10", prior = "learned",
               levels = "4,2,1", load, slot_sampling = "iid";
   std::int64_t train_size = 10000, samples = 10000, hidden = 32, latent = 16, coarse_hidden = 16, slots = 16,
@@ -541,7 +542,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"iid", "empirical"}));
   app.add_option("--temperature", temperature,
                  "scale of the prior noise at sampling (1 = the prior); autoregressive: softmax temperature of atoms "
-                 "and bonds (default 1.3 there, chosen 2026-12-01)")
+                 "and bonds (default 1.3 there)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--stop-temperature", stop_temperature,
                  "autoregressive only: temperature of the STOP decision, drawn before the atom type (0 = one draw "
@@ -551,7 +552,7 @@ int main(int argc, char** argv) {
   bool ar_size_matching = false;
   std::int64_t size_calibration = 10000;
   app.add_flag("--ar-size-matching,!--no-ar-size-matching", ar_size_matching,
-               "autoregressive only (on by default there since 2026-12-01): rejection sampling so that the generated "
+               "autoregressive only (default on; off with --no-ar-size-matching): rejection sampling so that the generated "
                "heavy-atom counts follow the training molecules' (a(n) = r(n) / max r, r = p_train / p_gen, p_gen "
                "from a calibration batch); not in the paper");
   app.add_option("--size-calibration", size_calibration,
@@ -686,7 +687,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: --stop-temperature applies to --decoder autoregressive only\n";
     return 2;
   }
-  // The autoregressive sampler chosen on 2026-12-01 (docs/molecule_generation.md, "Size matching"):
+  // The autoregressive sampler chosen on 2026-12-01 (docs/lab/molecule_generation.md, "Size matching"):
   // size matching, T = 1.3 for atoms and bonds, STOP at its trained probability. Explicit flags win.
   if (decoder == "autoregressive") {
     if (app.count("--ar-size-matching") == 0) ar_size_matching = true;  // counts --no-ar-size-matching too
@@ -1114,4 +1115,7 @@ int main(int argc, char** argv) {
             << fmt_fixed(sample_seconds, 1) << " s; metrics " << fmt_fixed(metrics_seconds, 1) << " s\n";
   std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << ", generated.smi, generated_raw.smi, generated_raw.graphs, samples.svg\n";
   return 0;
+} catch (const std::exception& e) {  // e.g. a data file that is missing or malformed (mgvae::ParseError names it)
+  std::cerr << "molecule_generation: error: " << e.what() << "\n";
+  return 1;
 }

@@ -92,7 +92,7 @@ void save_features(const fs::path& path, const std::vector<std::int64_t>& rows, 
 /// @throw ParseError (file, 0) for a missing, truncated or foreign file.
 void load_features(const std::string& path, std::vector<std::int64_t>& rows, Tensor<float>& f) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ParseError(path, 0, "cannot open feature cache");
+  if (!in || is_directory_path(path)) throw open_error(path, "cannot open feature cache");
   char magic[8];
   std::int64_t n = 0, d = 0;
   in.read(magic, 8);
@@ -172,6 +172,7 @@ std::string parity_grid_svg(const std::vector<Panel>& panels, const std::string&
 int main(int argc, char** argv) try {
   mgvae::examples::flush_progress_output();
   CLI::App app{"Unsupervised MGVAE features + MLP: QM9 property prediction (paper Table 3 top, App. D.3)"};
+  app.option_defaults()->always_capture_default();  // --help shows each option's default
   std::string data_dir = data::molecule_data_dir() + "/qm9", out_dir = "out/qm9_properties", split = "10",
               targets_arg = "all", features_in, levels = "4,2,1", loss_name = "l1";
   std::int64_t max_rows = 0, train_size = 10000, latent = 256, hidden = 32, coarse_hidden = 16, mlp_hidden = 512, mlp_batch = 128,

@@ -199,6 +199,7 @@ std::string parity_svg(const std::vector<double>& y, const std::vector<double>& 
 int main(int argc, char** argv) {
   mgvae::examples::flush_progress_output();
   CLI::App app{"Supervised MGN regression on ZINC-12k (paper App. D.4, Table 3 bottom)"};
+  app.option_defaults()->always_capture_default();  // --help shows each option's default
   std::string data_dir = data::molecule_data_dir() + "/zinc12k_bgnn", target = "auto", out_dir = "out/zinc_regression";
   std::string readout = "mean";
   int epochs = 60, threads = 1, levels = 3, layers = 4, coarse_layers = 2, patience = 5, log_every = 1;
@@ -241,7 +242,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-edge-types", no_edge_types, "plain GCN on the 0/1 adjacency instead of bond-type-aware layers");
   app.add_option("--rwse", rwse,
                  "append K random-walk landing probabilities [(D^-1 A)^k]_ii, k = 1..K, to each atom's input "
-                 "(default 16, chosen 2026-12-01; 0 = the paper's one-hot input only)")
+                 "(0 = the paper's one-hot input only)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--limit", limit, "use only the first N molecules of each split (smoke tests)")->check(CLI::NonNegativeNumber);
   app.add_option("--log-every", log_every, "print a progress line every N epochs")->check(CLI::PositiveNumber);
@@ -290,6 +291,10 @@ int main(int argc, char** argv) {
                        ? "zinc12k_bgnn"
                        : "bgnn-format";
       if (target == "auto") target = "penalized_logP_normalized";
+      if (!fs::exists(dir / "train.tsv"))
+        throw std::runtime_error("--data-dir " + data_dir + ": neither " + (dir / "train.tsv").string() +
+                                 " (zinc12k_bgnn format: train/val/test.tsv) nor " + (dir / "smiles").string() + " and " +
+                                 (dir / "new_train.index").string() + " (zinc12k_mgvae format) exist");
       for (const char* s : {"train", "val", "test"}) {
         const auto t = data::read_zinc12k_bgnn((dir / (std::string(s) + ".tsv")).string());  // ParseError names a missing file
         splits.push_back(make_split(s, t.smiles, t.column(target), limit));

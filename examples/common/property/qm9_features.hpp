@@ -35,6 +35,7 @@
 #include "mgvae/data/qm9_files.hpp"
 #include "mgvae/models/molgen/graph.hpp"
 #include "mgvae/models/molgen/model.hpp"
+#include "common/molgen/train.hpp"
 #include "mgvae/nn/mlp.hpp"
 #include "mgvae/nn/module.hpp"
 #include "mgvae/nn/optim.hpp"

@@ -11,9 +11,11 @@
 /// and index files (`community_small.{train,test}.index`): one non-negative integer per line.
 /// Fields are separated by spaces/tabs; blank lines are skipped; "\r\n" is accepted. Self loops and
 /// repeated pairs are removed and counted (CleanupReport). Errors are `mgvae::ParseError(file, line,
-/// msg)` with the 1-based line (0 = the file as a whole: missing or empty).
+/// msg)` with the 1-based line (0 = the file as a whole: empty); a file that cannot be opened or read
+/// gives `mgvae::IoError` (a ParseError with line 0 whose message ends with the system's error text).
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <filesystem>
@@ -37,10 +39,10 @@ class LineReader {
  public:
   explicit LineReader(const std::string& path) : path_(path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ParseError(path, 0, "cannot open file");
+    if (!in || is_directory_path(path)) throw open_error(path);
     std::ostringstream ss;
     ss << in.rdbuf();
-    if (in.bad()) throw ParseError(path, 0, "error while reading file");
+    if (in.bad()) throw IoError(path, "error while reading file", errno);
     text_ = std::move(ss).str();
   }
   /// Next non-blank line into `tok`; false at end of file.
@@ -91,7 +93,8 @@ class LineReader {
 
 /// Reads a graph-list file (format in the file comment). Every returned graph is canonical.
 /// `report` (if not null) receives the summed self loops / duplicates removed and isolated nodes.
-/// @throw mgvae::ParseError naming file and line: missing or empty file; a count line that is not one
+/// @throw mgvae::IoError (a ParseError) naming the file and the system error for a missing or unreadable
+///   file; mgvae::ParseError naming file and line: empty file; a count line that is not one
 ///   non-negative integer; a graph header that is not `n m`; an edge line that is not `u v`; a
 ///   non-numeric or negative number; a node id outside [0, n); the file ending before the declared
 ///   graphs/edges (truncated, or an edge count larger than the edges given); non-blank lines after
@@ -150,7 +153,8 @@ inline std::vector<Graph> read_graph_list(const std::string& path, CleanupReport
 
 /// Reads an index file: one non-negative integer per non-blank line, in file order.
 /// If `bound >= 0`, every index must be < bound.
-/// @throw mgvae::ParseError naming file and line: missing or empty file, a line that is not exactly
+/// @throw mgvae::IoError (a ParseError) for a missing or unreadable file; mgvae::ParseError naming file
+///   and line: empty file, a line that is not exactly
 ///   one non-negative integer, an index >= bound.
 inline std::vector<std::int64_t> read_index_file(const std::string& path, std::int64_t bound = -1) {
   graph_list_detail::LineReader rd(path);

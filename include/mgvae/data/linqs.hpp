@@ -15,8 +15,10 @@
 ///
 /// Blank (whitespace-only) lines are skipped and "\r\n" line ends are accepted. All errors are
 /// `mgvae::ParseError(file, line, msg)` with the 1-based line; line 0 means "the file as a whole"
-/// (missing, unreadable or empty).
+/// (empty); a file that cannot be opened or read gives `mgvae::IoError` (a ParseError with line 0
+/// whose message ends with the system's error text, e.g. "No such file or directory").
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -52,13 +54,13 @@ struct CitationData {
 
 namespace linqs_detail {
 
-/// Reads a whole file. @throw ParseError(path, 0) if it cannot be opened or read.
+/// Reads a whole file. @throw mgvae::IoError (a ParseError, line 0) if it cannot be opened or read.
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ParseError(path, 0, "cannot open file");
+  if (!in || is_directory_path(path)) throw open_error(path);
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw ParseError(path, 0, "error while reading file");
+  if (in.bad()) throw IoError(path, "error while reading file", errno);
   return std::move(ss).str();
 }
 
@@ -109,7 +111,8 @@ inline bool parse_i64(std::string_view tok, std::int64_t& out) {
 
 /// Loads `<dir>/<prefix>.content` and `<dir>/<prefix>.cites`, e.g.
 /// `load_linqs("/work/shared/data/cora", "cora")` (2708 nodes, 5278 edges, 1433 features, 7 classes).
-/// @throw mgvae::ParseError naming the file and line: missing/unreadable file or file without data
+/// @throw mgvae::IoError (a ParseError) naming the file and the system error for a missing/unreadable
+///   file; mgvae::ParseError naming the file and line: file without data
 ///   lines (line 0); a content line with fewer than 3 fields (id, >= 1 feature, label); ragged feature
 ///   rows (a different field count than the first line); a non-numeric or non-finite feature; a
 ///   repeated node id; a cites line that does not have exactly 2 fields; a cites line naming an id

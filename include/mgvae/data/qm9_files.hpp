@@ -7,7 +7,8 @@
 ///   qm9/SMILES                       one SMILES per line
 ///   qm9/targets/<name>               one float per line (standardized values)
 ///   qm9/splits/<p>.{train,test}.index one 0-based row index per line
-/// Errors are mgvae::ParseError(file, line, msg) with a 1-based line (0 = the file as a whole).
+/// Errors are mgvae::ParseError(file, line, msg) with a 1-based line (0 = the file as a whole);
+/// a file that cannot be opened gives mgvae::IoError (a ParseError naming the system error text).
 /// A trailing "\r" is accepted; blank lines after the N records are ignored.
 #include <charconv>
 #include <cmath>
@@ -43,10 +44,11 @@ inline const std::vector<std::string>& qm9_target_names() {
 }
 
 /// Reads a count-line file: the first line is N, then N records (lines, "\r" stripped).
-/// Throws ParseError for a missing file, a bad count, fewer than N lines, or extra non-blank lines.
+/// Throws IoError (a ParseError) for a missing file, ParseError for a bad count, fewer than N lines, or
+/// extra non-blank lines.
 inline std::vector<std::string> read_count_lines(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw ParseError(path, 0, "cannot open file");
+  if (!in || is_directory_path(path)) throw open_error(path);
   std::string line;
   if (!std::getline(in, line)) throw ParseError(path, 0, "empty file");
   if (!line.empty() && line.back() == '\r') line.pop_back();

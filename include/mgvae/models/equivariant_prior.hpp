@@ -72,7 +72,7 @@ class Categorical {
   ///        or has no positive entry.
   Categorical(const std::vector<double>& weights, std::int64_t K, const char* fn, const char* arg) {
     check_arg(weights.empty() || static_cast<std::int64_t>(weights.size()) == K, fn, arg,
-              "must have " + std::to_string(K) + " entries or none");
+              "must have " + std::to_string(K) + " entries or none, got " + std::to_string(weights.size()));
     cdf_.assign(static_cast<std::size_t>(K), 0.0);
     for (std::int64_t j = 0; j < K; ++j) {
       total_ += weights.empty() ? 1.0 : std::max(0.0, weights[static_cast<std::size_t>(j)]);

@@ -31,7 +31,8 @@ namespace detail {
 inline std::vector<double> size_probs(const std::vector<int>& sizes, int n_max, const std::string& fn) {
   std::vector<double> h(static_cast<std::size_t>(n_max + 1), 0.0);
   for (int n : sizes) {
-    if (n < 0 || n > n_max) throw std::invalid_argument(fn + "size outside [0, n_max]");
+    if (n < 0 || n > n_max)
+      throw std::invalid_argument(fn + "size " + std::to_string(n) + " outside [0, n_max] = [0, " + std::to_string(n_max) + "]");
     h[static_cast<std::size_t>(n)] += 1.0 / static_cast<double>(sizes.size());
   }
   return h;
@@ -83,7 +84,8 @@ inline std::vector<std::size_t> accepted_by_size(const std::vector<int>& sizes, 
                                                  const CounterRng& rng, std::uint64_t offset) {
   for (int n : sizes)
     if (n < 0 || static_cast<std::size_t>(n) >= acceptance.size())
-      throw std::invalid_argument("accept_by_size: size outside the acceptance table");
+      throw std::invalid_argument("accept_by_size: size " + std::to_string(n) + " outside the acceptance table (sizes 0.." +
+                                  std::to_string(static_cast<std::int64_t>(acceptance.size()) - 1) + ")");
   std::vector<std::size_t> kept;
   for (std::size_t k = 0; k < sizes.size(); ++k)
     if (rng.uniform(offset + k) < acceptance[static_cast<std::size_t>(sizes[k])]) kept.push_back(k);

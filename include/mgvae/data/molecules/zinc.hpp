@@ -7,7 +7,8 @@
 ///        "smiles\tlogP\tSAS\tcycle\tpenalized_logP\tpenalized_logP_normalized"
 ///   zinc12k_bgnn/*.index         one line of comma-separated 0-based indices
 /// Files are read through zlib, so plain and gzip files both work. Errors are
-/// mgvae::ParseError(file, line, msg) with a 1-based line (0 = the whole file).
+/// mgvae::ParseError(file, line, msg) with a 1-based line (0 = the whole file); a file that cannot
+/// be opened gives mgvae::IoError (a ParseError naming the system error text).
 /// Use load_molecule_dataset (qm9.hpp) with AtomVocab::zinc() to get graphs, or zinc_train_pool +
 /// sample_molecules for a seeded random training subset (examples/molecule_generation --dataset zinc).
 #include <zlib.h>
@@ -58,7 +59,11 @@ namespace detail {
 class GzLines {
  public:
   explicit GzLines(const std::string& path) : path_(path), f_(gzopen(path.c_str(), "rb")) {
-    if (!f_) throw ParseError(path, 0, "cannot open file");
+    if (!f_ || is_directory_path(path)) {
+      const IoError e = open_error(path);
+      if (f_) gzclose(f_);
+      throw e;
+    }
     gzbuffer(f_, 1 << 17);
   }
   GzLines(const GzLines&) = delete;

@@ -43,7 +43,7 @@ class SAScorer {
   /// Python. Throws mgvae::ParseError when the file is missing or malformed.
   explicit SAScorer(const std::string& path = kDefaultFpscoresPath) {
     gzFile f = gzopen(path.c_str(), "rb");
-    if (!f) throw ParseError(path, 0, "cannot open fragment score file");
+    if (!f) throw open_error(path, "cannot open fragment score file");
     std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(f, gzclose);
     char buf[256];
     std::int64_t line = 0;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
 #include "mgvae/graph/graph.hpp"
 #include "mgvae/tensor/tensor.hpp"
@@ -84,7 +85,7 @@ inline SmallGraph strip_isolated(const SmallGraph& g) {
 /// Reads the GDSS-format list: first line G, then per graph "n m" and m lines "u v".
 inline std::vector<SmallGraph> read_graph_list(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("graphgen: cannot open " + path);
+  if (!in || is_directory_path(path)) throw open_error(path, "graphgen: cannot open file");
   int G = 0;
   if (!(in >> G) || G < 0) throw std::runtime_error("graphgen: bad header in " + path);
   std::vector<SmallGraph> out;
@@ -110,7 +111,7 @@ inline std::vector<SmallGraph> read_graph_list(const std::string& path) {
 /// Reads one index per line.
 inline std::vector<int> read_index_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("graphgen: cannot open " + path);
+  if (!in || is_directory_path(path)) throw open_error(path, "graphgen: cannot open file");
   std::vector<int> idx;
   int i = 0;
   while (in >> i) idx.push_back(i);

@@ -5,6 +5,7 @@
 /// target, and the declaration of `Mgvae<T, Order>` (Order 1: citation graphs; Order 2: ragged
 /// batches of small graphs).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -48,7 +49,7 @@ struct MgvaeConfig {
   /// Scale of the gradient that the hierarchy (clustering, pooling and everything above the
   /// finest level) sends back into the finest latents Z_0. 1 = plain backpropagation (the
   /// reference); on Cora that gradient swamps the finest reconstruction's and the finest
-  /// embedding degrades (docs/results.md), so the default passes only a small fraction.
+  /// embedding degrades (docs/lab/link_prediction.md, "Findings that shaped the defaults"), so the default passes only a small fraction.
   double hierarchy_grad = 0.0;
 
   // ---- Order 2 only (mgvae2.hpp); ignored by the first-order model ----------------------------
@@ -80,6 +81,8 @@ Var<T> scale_gradient(const Var<T>& x, T alpha) {
 }
 
 /// Noise for one forward pass. Empty vectors / undefined tensors mean evaluation (no noise).
+/// `forward(in, noise)` follows the noise it is given whatever the module's mode; `forward(in)`
+/// follows the mode (train(): noise from the model's NoiseSource; eval(): none).
 template <class T>
 struct MgvaeNoise {
   Tensor<T> eps0;                  ///< [n, d] base-level ε
@@ -87,6 +90,30 @@ struct MgvaeNoise {
   std::vector<Tensor<T>> gumbel;   ///< gumbel[s]: [n_s, K_s]
   bool training() const { return eps0.defined(); }
 };
+
+/// Where a model's mode-driven `forward(in)` draws its training noise: draw k uses `rng.split(k)`,
+/// k counting the draws since construction or the last `reset`. Copies of a model share the count
+/// (as they share parameters); concurrent draws get distinct k.
+class NoiseSource {
+ public:
+  explicit NoiseSource(const CounterRng& rng) : rng_(rng), count_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
+  /// The generator of the next draw.
+  CounterRng next() const { return rng_.split(count_->fetch_add(1)); }
+  /// Restarts from draw 0 of `rng`.
+  void reset(const CounterRng& rng) {
+    rng_ = rng;
+    count_->store(0);
+  }
+  /// Draws made so far.
+  std::uint64_t count() const { return count_->load(); }
+
+ private:
+  CounterRng rng_;
+  std::shared_ptr<std::atomic<std::uint64_t>> count_;
+};
+
+/// Stream (of the construction generator) that seeds a model's NoiseSource.
+inline constexpr std::uint64_t kMgvaeNoiseStream = 0x6e6f697365ull;  // "noise"
 
 /// The input graph: Â (GCN-normalised), A (raw 0/1, sorted columns), node features.
 template <class T>

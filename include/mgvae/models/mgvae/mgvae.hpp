@@ -17,8 +17,8 @@
 ///   balance[s]        w_balance · KL(P_s ‖ U_{K_s}) (learned clustering only; logged for fixed);
 ///                     P_s from the Gumbel sample (default), the Eq. 4 argmax, or both (cfg.balance_on)
 ///   infomax[s]        w_infomax · (KL(p̄_s ‖ U) + mean_i H(p_i)) (learned only; only if w_infomax > 0)
-/// Evaluation (`noise` empty): z = μ at every level and Π_s = argmax (Eq. 4). Link prediction
-/// scores are ⟨μ_u, μ_v⟩ of the finest level.
+/// Evaluation (`noise` empty, or `forward(in)` after `eval()`): z = μ at every level and
+/// Π_s = argmax (Eq. 4). Link prediction scores are ⟨μ_u, μ_v⟩ of the finest level.
 ///
 /// `Order` is the tensor order of the message passing; this header implements Order = 1 (the
 /// citation model) and includes the Order = 2 specialisation (mgvae2.hpp: ragged batches of small
@@ -46,7 +46,8 @@ class Mgvae : public nn::Module<T> {
 
  public:
   /// @throw std::invalid_argument if K^L exceeds `num_nodes` or the sizes are invalid.
-  Mgvae(const MgvaeConfig& cfg, std::int64_t num_nodes, CounterRng& rng) : cfg_(cfg), n_(num_nodes) {
+  Mgvae(const MgvaeConfig& cfg, std::int64_t num_nodes, CounterRng& rng)
+      : cfg_(cfg), n_(num_nodes), noise_(rng.split(kMgvaeNoiseStream)) {
     if (cfg.in_features < 1) throw_invalid("Mgvae", "in_features must be >= 1");
     if (cfg.latent < 1) throw_invalid("Mgvae", "latent must be >= 1");
     sizes_ = level_sizes(num_nodes, cfg.levels, cfg.clusters_per_level);
@@ -67,7 +68,9 @@ class Mgvae : public nn::Module<T> {
   /// Labels of a fixed hierarchy (graph/spectral.hpp `fixed_hierarchy`): labels[s] has n_s entries in [0, K_s).
   /// @throw std::invalid_argument on a size mismatch.
   void set_fixed_hierarchy(std::vector<std::vector<std::int64_t>> labels) {
-    if (labels.size() != sizes_.size()) throw_invalid("Mgvae::set_fixed_hierarchy", "one partition per level expected");
+    if (labels.size() != sizes_.size())
+      throw_invalid("Mgvae::set_fixed_hierarchy", "got " + std::to_string(labels.size()) + " partitions, the model has " +
+                                                      std::to_string(sizes_.size()) + " levels (one partition per level)");
     std::int64_t n = n_;
     for (std::size_t s = 0; s < labels.size(); ++s) {
       if (static_cast<std::int64_t>(labels[s].size()) != n)
@@ -92,9 +95,26 @@ class Mgvae : public nn::Module<T> {
     return z;
   }
 
+  /// Forward pass in the module's mode: in training mode (the default; train()) with fresh noise
+  /// `draw_noise(g)`, g the next generator of the model's NoiseSource (set_noise_rng); after
+  /// eval() deterministic (z = μ, Π = argmax), the same as `forward(in, MgvaeNoise<T>{})`.
+  /// @throw std::invalid_argument as forward(in, noise).
+  MgvaeOutput<T> forward(const MgvaeInput<T>& in) const {
+    return this->is_training() ? forward(in, draw_noise(noise_.next())) : forward(in, MgvaeNoise<T>{});
+  }
+
+  /// Restarts the noise of forward(in) in training mode: draw k uses draw_noise(rng.split(k)).
+  /// By default rng is the construction generator's split(kMgvaeNoiseStream).
+  void set_noise_rng(const CounterRng& rng) { noise_.reset(rng); }
+
+  /// Forward pass with explicit noise, whatever the module's mode: `noise` from draw_noise (a
+  /// training pass) or empty (evaluation: z = μ at every level, Π = argmax).
   MgvaeOutput<T> forward(const MgvaeInput<T>& in, const MgvaeNoise<T>& noise) const {
     if (in.adj_norm == nullptr || in.adj == nullptr) throw_invalid("Mgvae::forward", "adjacency missing");
-    if (in.adj_norm->rows != n_) throw_invalid("Mgvae::forward", "graph size differs from the model's");
+    if (in.adj_norm->rows != n_ || in.adj_norm->cols != n_)
+      throw_invalid("Mgvae::forward", "graph has " + std::to_string(in.adj_norm->rows) + " nodes (adjacency " +
+                                          std::to_string(in.adj_norm->rows) + " x " + std::to_string(in.adj_norm->cols) +
+                                          "), the model was built for " + std::to_string(n_));
     const bool train = noise.training();
     MgvaeOutput<T> out;
     out.base = base_->forward(Adjacency<T>::of(*in.adj_norm), in.x, train ? noise.eps0 : Tensor<T>());
@@ -176,6 +196,7 @@ class Mgvae : public nn::Module<T> {
  private:
   MgvaeConfig cfg_;
   std::int64_t n_;
+  NoiseSource noise_;
   std::vector<std::int64_t> sizes_;
   std::shared_ptr<GcnGaussianEncoder<T>> base_;
   std::vector<std::shared_ptr<MgnLevel<T>>> levels_;

@@ -31,7 +31,7 @@
 ///   kl[s]            w_kl · mean_g Σ_c KL(N(μ_gc, Σ_gc) ‖ N(0, (1+ε)I)) / n_g²  (the VGAE 1/n² scaling
 ///                    of elbo.hpp with the full-covariance Gaussian KL of ops/gaussian.hpp)
 ///   balance[s]       w_balance · mean_g KL(P_g ‖ U_K)  (elbo.hpp `balanced_cut_kl`, per graph)
-/// Evaluation (noise empty): z = μ, Π = argmax (Eq. 4).
+/// Evaluation (noise empty, or the noise-less forward after `eval()`): z = μ, Π = argmax (Eq. 4).
 ///
 /// Equivariance (Props. 1-2): every map is S_n-equivariant per graph (second-order layers, basis
 /// maps, row-wise argmax/softmax with the Gumbel noise permuted with the nodes), coarsening and
@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "mgvae/graph/graph.hpp"
+#include "mgvae/models/mgn/coarsen.hpp"
 #include "mgvae/models/mgn/second_order.hpp"
 #include "mgvae/models/mgvae/common.hpp"
 #include "mgvae/nn/linear.hpp"
@@ -209,7 +210,8 @@ class Mgvae<T, 2> : public nn::Module<T> {
   /// single-graph interface; batches may hold graphs of any size in [1, max_graph_nodes].
   /// @throw std::invalid_argument for invalid sizes or K^L > num_nodes; std::length_error if
   ///        num_nodes exceeds cfg.max_graph_nodes.
-  Mgvae(const MgvaeConfig& cfg, std::int64_t num_nodes, CounterRng& rng) : cfg_(cfg), n_(num_nodes) {
+  Mgvae(const MgvaeConfig& cfg, std::int64_t num_nodes, CounterRng& rng)
+      : cfg_(cfg), n_(num_nodes), noise_(rng.split(kMgvaeNoiseStream)) {
     constexpr const char* fn = "Mgvae<T, 2>";
     check_arg(cfg.in_features >= 1, fn, "cfg.in_features", "must be >= 1");
     check_arg(cfg.latent >= 1, fn, "cfg.latent", "must be >= 1");
@@ -243,7 +245,9 @@ class Mgvae<T, 2> : public nn::Module<T> {
   /// Fixed hierarchy labels of the single graph (as Mgvae<T, 1>); used when the batch is that one graph.
   /// @throw std::invalid_argument on a size mismatch.
   void set_fixed_hierarchy(std::vector<std::vector<std::int64_t>> labels) {
-    if (labels.size() != sizes_.size()) throw_invalid("Mgvae<T, 2>::set_fixed_hierarchy", "one partition per level expected");
+    if (labels.size() != sizes_.size())
+      throw_invalid("Mgvae<T, 2>::set_fixed_hierarchy", "got " + std::to_string(labels.size()) + " partitions, the model has " +
+                                                            std::to_string(sizes_.size()) + " levels (one partition per level)");
     std::int64_t n = n_;
     for (std::size_t s = 0; s < labels.size(); ++s) {
       if (static_cast<std::int64_t>(labels[s].size()) != n)
@@ -271,13 +275,30 @@ class Mgvae<T, 2> : public nn::Module<T> {
     return z;
   }
 
+  /// Forward passes in the module's mode (as Mgvae<T, 1>::forward(in)): in training mode (the
+  /// default) with fresh noise drawn from the model's NoiseSource (set_noise_rng), after eval()
+  /// deterministic, the same as passing MgvaeNoise<T>{}.
+  /// @throw as the explicit-noise overloads.
+  Mgvae2Output<T> forward(const MgvaeInput<T>& in) const {
+    return this->is_training() ? forward(in, draw_noise(noise_.next())) : forward(in, MgvaeNoise<T>{});
+  }
+  Mgvae2Output<T> forward(const RaggedBatch& b, const Var<T>& A, const Var<T>& X) const {
+    return this->is_training() ? forward(b, A, X, draw_noise(b, noise_.next())) : forward(b, A, X, MgvaeNoise<T>{});
+  }
+
+  /// Restarts the noise of the mode-driven forward: draw k uses draw_noise(…, rng.split(k)).
+  /// By default rng is the construction generator's split(kMgvaeNoiseStream).
+  void set_noise_rng(const CounterRng& rng) { noise_.reset(rng); }
+
   /// Single-graph interface of Mgvae<T, 1>: A = *in.adj (raw, symmetric; `adj_norm` is not used, the
   /// second-order layers normalise by 1/n), X = in.x (dense or sparse). Requires edge_channels = 1.
   /// @throw std::invalid_argument if the adjacency is missing or its size differs from num_nodes().
   Mgvae2Output<T> forward(const MgvaeInput<T>& in, const MgvaeNoise<T>& noise) const {
     constexpr const char* fn = "Mgvae<T, 2>::forward";
     if (in.adj == nullptr) throw_invalid(fn, "adjacency missing");
-    if (in.adj->rows != n_ || in.adj->cols != n_) throw_invalid(fn, "graph size differs from the model's");
+    if (in.adj->rows != n_ || in.adj->cols != n_)
+      throw_invalid(fn, "graph has " + std::to_string(in.adj->rows) + " nodes (adjacency " + std::to_string(in.adj->rows) +
+                            " x " + std::to_string(in.adj->cols) + "), the model was built for " + std::to_string(n_));
     check_arg(cfg_.edge_channels == 1, fn, "in.adj", "is one channel but the model has edge_channels != 1");
     const RaggedBatch b = RaggedBatch::from_sizes({n_});
     Tensor<T> a = Tensor<T>::zeros(Shape{n_ * n_, 1});
@@ -307,7 +328,8 @@ class Mgvae<T, 2> : public nn::Module<T> {
     const bool train = noise.training();
     if (train) {
       check_arg(noise.gumbel.size() == sizes_.size() && noise.eps.size() == sizes_.size(), fn, "noise",
-                "needs one gumbel and one eps tensor per level (" + std::to_string(sizes_.size()) + ")");
+                "needs one gumbel and one eps tensor per level (" + std::to_string(sizes_.size()) + "), got " +
+                    std::to_string(noise.gumbel.size()) + " and " + std::to_string(noise.eps.size()));
       std::int64_t rows = b.nodes();
       for (std::size_t s = 0; s < sizes_.size(); ++s) {
         check_arg(noise.gumbel[s].shape() == Shape{rows, sizes_[s]}, fn, "noise.gumbel",
@@ -347,18 +369,16 @@ class Mgvae<T, 2> : public nn::Module<T> {
         lv.clustering = assign(M.clustering().logits(bs, a_in, z), train ? noise.gumbel[s] : Tensor<T>());
       } else {
         if (fixed_.empty()) throw_invalid(fn, "fixed clustering requested but no hierarchy set");
-        check_arg(B == 1 && b.size(0) == n_, fn, "batch", "a fixed hierarchy applies to the single graph of num_nodes() nodes");
+        check_arg(B == 1 && b.size(0) == n_, fn, "batch",
+                  "has " + std::to_string(B) + " graph(s) (first: " + std::to_string(b.size(0)) + " nodes); a fixed hierarchy "
+                  "applies to one graph of num_nodes() = " + std::to_string(n_) + " nodes");
         lv.clustering = fixed_clustering<T>(fixed_[s], K);
       }
       std::vector<Var<T>> ablocks, xblocks;
       Tensor<T> kappa(Shape{B * K * K, 1});
       for (std::int64_t g = 0; g < B; ++g) {
-        const std::int64_t n = bs.size(g);
         const Var<T> P = slice(lv.clustering.pi, 0, bs.node_off[g], bs.node_off[g + 1]);  // [n, K]
-        const Var<T> Ag = permute(reshape(slice(a_raw, 0, bs.pair_off[g], bs.pair_off[g + 1]), Shape{n, n, E}), {2, 0, 1});
-        // (A Π)ᵀ Π = Πᵀ Aᵀ Π = Πᵀ A Π for symmetric A: [E, K, K]
-        const Var<T> PAP = matmul(transpose(matmul(Ag, P), 1, 2), P);
-        ablocks.push_back(reshape(permute(PAP, {1, 2, 0}), Shape{K * K, E}));
+        ablocks.push_back(coarsen_pairs(slice(a_raw, 0, bs.pair_off[g], bs.pair_off[g + 1]), P));  // [K², E] Πᵀ A Π
         xblocks.push_back(pool(P, slice(z, 0, bs.node_off[g], bs.node_off[g + 1]), cfg_.pooling));
         for (std::int64_t r = 0; r < K * K; ++r)
           kappa.data()[g * K * K + r] = static_cast<T>(K) * inv_total[static_cast<std::size_t>(g)];
@@ -392,7 +412,9 @@ class Mgvae<T, 2> : public nn::Module<T> {
   LossTerms<T> loss(const Mgvae2Output<T>& o, const MgvaeInput<T>& in, const FinestTarget<T>& target) const {
     constexpr const char* fn = "Mgvae<T, 2>::loss";
     (void)in;
-    check_arg(o.batch.graphs() == 1 && o.logits.size(1) == 1, fn, "o", "must be the output of a single one-channel graph");
+    check_arg(o.batch.graphs() == 1 && o.logits.size(1) == 1, fn, "o",
+              "must be the output of a single one-channel graph, got " + std::to_string(o.batch.graphs()) + " graph(s) and " +
+                  std::to_string(o.logits.size(1)) + " channel(s)");
     const std::int64_t n = o.batch.size(0);
     LossTerms<T> t;
     if (target.dense) {
@@ -430,28 +452,12 @@ class Mgvae<T, 2> : public nn::Module<T> {
 
   /// Π from logits [N, K] and Gumbel noise (undefined: evaluation): straight-through or relaxed.
   Clustering<T> assign(const Var<T>& logits, const Tensor<T>& gumbel) const {
-    const T tau = static_cast<T>(cfg_.tau);
-    if (cfg_.straight_through) return straight_through_gumbel(logits, gumbel, tau);
-    Var<T> y = logits;
-    if (gumbel.defined()) y = add(logits, constant(gumbel));
-    Clustering<T> c;
-    c.k = logits.size(1);
-    c.labels = argmax_rows(y.value());
-    c.pi = softmax(mul_scalar(y, T(1) / tau), 1);
-    c.probs = softmax(logits, 1);
-    return c;
+    return straight_through_gumbel(logits, gumbel, static_cast<T>(cfg_.tau), cfg_.straight_through);
   }
 
-  /// Σ (a ⊙ softplus(−x) + c ⊙ softplus(x)) with a = wpos ⊙ y ⊙ scale, c = (1 − y) ⊙ scale:
-  /// Σ scale · BCE_wpos(x, y) with an elementwise positive weight.
+  /// Σ scale · BCE_wpos(x, y) with an elementwise positive weight (ops/loss.hpp weighted_bce_with_logits).
   static Var<T> weighted_bce_sum(const Var<T>& x, const Tensor<T>& y, const Tensor<T>& wpos, const Tensor<T>& scale) {
-    Tensor<T> a(y.shape()), c(y.shape());
-    const Tensor<T> yc = y.contiguous(), wc = wpos.contiguous(), sc = scale.contiguous();
-    for (std::int64_t i = 0; i < y.numel(); ++i) {
-      a.data()[i] = wc.data()[i] * yc.data()[i] * sc.data()[i];
-      c.data()[i] = (T(1) - yc.data()[i]) * sc.data()[i];
-    }
-    return sum(add(mul(constant(a), softplus(neg(x))), mul(constant(c), softplus(x))));
+    return sum(weighted_bce_with_logits(x, y, wpos, &scale));
   }
 
   /// mean_g norm_g · mean_{ij,e} BCE_pw_g(logits, A + I).
@@ -556,8 +562,7 @@ class Mgvae<T, 2> : public nn::Module<T> {
     const double tot = static_cast<double>(M * E);
     const T pw = static_cast<T>(s > 0 ? std::max(1.0, (tot - s) / s) : 1.0);
     const Var<T> x = index_select(logits, 0, sel);  // [M, E]
-    const Var<T> yv = constant(yt);
-    Var<T> l = add(mul(mul_scalar(yv, pw), softplus(neg(x))), mul(add_scalar(neg(yv), T(1)), softplus(x)));  // [M, E]
+    Var<T> l = weighted_bce_with_logits(x, yt, pw);  // [M, E]
     if (cfg_.local_grad_to_clustering && c.pi.requires_grad()) l = mul(l, reshape(pair_dot(c.pi, pairs), Shape{M, 1}));
     return mean(l);
   }
@@ -572,8 +577,7 @@ class Mgvae<T, 2> : public nn::Module<T> {
       const std::int64_t lo = bs.node_off[g], hi = bs.node_off[g + 1];
       Var<T> kb;
       if (!cfg_.straight_through && c.probs.defined()) {
-        const Var<T> P = mean(slice(c.pi, 0, lo, hi), {0});  // [K], positive
-        kb = sum(mul(P, log(mul_scalar(P, static_cast<T>(c.k)))));
+        kb = mgvae::balanced_cut_kl(slice(c.pi, 0, lo, hi), BalancedCutForm::ZeroOffset);  // soft P > 0: offset 0
       } else {
         Clustering<T> cg;
         cg.k = c.k;
@@ -614,6 +618,7 @@ class Mgvae<T, 2> : public nn::Module<T> {
 
   MgvaeConfig cfg_;
   std::int64_t n_;
+  NoiseSource noise_;
   std::vector<std::int64_t> sizes_;
   std::shared_ptr<SecondOrderEncoder<T>> base_;
   std::shared_ptr<SecondOrderPairDecoder<T>> dec_;

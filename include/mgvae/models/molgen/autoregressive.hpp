@@ -111,7 +111,8 @@ inline std::vector<std::int64_t> bfs_order(const MolecularGraph& m, std::int64_t
   constexpr const char* fn = "bfs_order";
   validate_graph(fn, 0, m, std::numeric_limits<std::int64_t>::max(), std::numeric_limits<int>::max());
   check_arg(start >= 0 && start < m.n, fn, "start", "must be in [0, " + std::to_string(m.n) + "), got " + std::to_string(start));
-  check_arg(rank.empty() || static_cast<std::int64_t>(rank.size()) == m.n, fn, "rank", "must be empty or have n entries");
+  check_arg(rank.empty() || static_cast<std::int64_t>(rank.size()) == m.n, fn, "rank",
+            "must be empty or have n = " + std::to_string(m.n) + " entries, got " + std::to_string(rank.size()));
   std::vector<std::vector<std::int64_t>> nb(static_cast<std::size_t>(m.n));
   for (const auto& [u, v, t] : m.bonds) {
     nb[u].push_back(v);
@@ -137,7 +138,8 @@ inline std::vector<std::int64_t> bfs_order(const MolecularGraph& m, std::int64_t
 /// The molecule with its atoms renumbered: new atom k is old atom order[k]; bonds (u < v).
 /// @throw std::invalid_argument if `order` is not a permutation of [0, n).
 inline MolecularGraph relabel(const MolecularGraph& m, const std::vector<std::int64_t>& order) {
-  check_arg(static_cast<std::int64_t>(order.size()) == m.n, "relabel", "order", "must have n entries");
+  check_arg(static_cast<std::int64_t>(order.size()) == m.n, "relabel", "order",
+            "must have n = " + std::to_string(m.n) + " entries, got " + std::to_string(order.size()));
   std::vector<std::int64_t> pos(static_cast<std::size_t>(m.n), -1);
   for (std::int64_t k = 0; k < m.n; ++k) {
     check_arg(order[k] >= 0 && order[k] < m.n && pos[order[k]] < 0, "relabel", "order", "must be a permutation of [0, n)");
@@ -490,7 +492,9 @@ class ArMolGen : public nn::Module<T> {
     RaggedBatch b;
     Tensor<T> A, Xt;
     inputs(tf.parts, b, A, Xt);
-    if (X) check_arg(X->shape() == Xt.shape(), "ArMolGen::forward", "X", "must be " + shape_str(Xt.shape()));
+    if (X)
+      check_arg(X->shape() == Xt.shape(), "ArMolGen::forward", "X",
+                "must be " + shape_str(Xt.shape()) + ", got " + shape_str(X->shape()));
     const ArEncoded<T> enc = encode(b, A, X ? *X : constant(Xt));
     // GRU, step by step over the packed rows
     std::vector<Var<T>> hs;
