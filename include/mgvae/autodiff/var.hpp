@@ -5,12 +5,15 @@
 /// Leaves (parameters, inputs) are made with `Var<T>(tensor, requires_grad)`; op results are
 /// made by `make_result`, which records the op's backward closure on the tape when any input
 /// needs a gradient and grad mode is on. `backward(loss)` seeds the loss adjoint and runs the
-/// tape once in reverse; leaf gradients accumulate across calls until `zero_grad()`.
+/// tape once in reverse (`loss.backward()` is the same call); leaf gradients accumulate across
+/// calls until `zero_grad()`. `std::cout << v` prints the value and requires_grad (tensor/print.hpp).
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 
 #include "mgvae/autodiff/tape.hpp"
+#include "mgvae/tensor/print.hpp"
 #include "mgvae/tensor/tensor.hpp"
 
 namespace mgvae {
@@ -80,6 +83,12 @@ class Var {
   void set_requires_grad(bool r) const { node().requires_grad = r; }
   /// A leaf sharing this value but cut from the graph.
   Var detach() const { return Var(node().value, false); }
+  /// Reverse pass from this one-element Var: the same as the free function `backward(*this)`.
+  /// @throw std::invalid_argument if it has more than one element.
+  void backward() const;
+  /// Reverse pass with the given adjoint `seed`: `backward(*this, seed)`.
+  /// @throw std::invalid_argument if the shapes differ.
+  void backward(const Tensor<T>& seed) const;
   VarNode<T>& node() const {
     if (!n_) throw std::logic_error("mgvae::Var: use of an undefined Var");
     return *n_;
@@ -160,6 +169,29 @@ void backward(const Var<T>& loss) {
 template <class T>
 void backward(const Var<T>& loss, const Tensor<T>& seed) {
   detail::run_backward<T>(loss, &seed);
+}
+
+template <class T>
+void Var<T>::backward() const {
+  detail::run_backward<T>(*this, nullptr);
+}
+
+template <class T>
+void Var<T>::backward(const Tensor<T>& seed) const {
+  detail::run_backward<T>(*this, &seed);
+}
+
+/// The value as `to_string(v.value(), o)` with ", requires_grad=true|false" before the ")".
+/// @throw std::invalid_argument for invalid options (see tensor/print.hpp).
+template <class T>
+std::string to_string(const Var<T>& v, const PrintOptions& o = {}) {
+  if (!v.defined()) return "tensor(undefined)";
+  return detail::format_tensor(v.value(), o, v.requires_grad() ? ", requires_grad=true" : ", requires_grad=false");
+}
+
+template <class T>
+std::ostream& operator<<(std::ostream& os, const Var<T>& v) {
+  return os << to_string(v);
 }
 
 }  // namespace mgvae

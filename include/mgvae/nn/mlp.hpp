@@ -1,6 +1,6 @@
 #pragma once
 /// @file mlp.hpp
-/// Multi-layer perceptron: Linear layers with an activation between them.
+/// Multi-layer perceptron: Linear layers with an activation (nn/activation.hpp) between them.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,39 +9,12 @@
 #include "mgvae/autodiff/var.hpp"
 #include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
+#include "mgvae/nn/activation.hpp"
 #include "mgvae/nn/linear.hpp"
 #include "mgvae/nn/module.hpp"
 #include "mgvae/ops/elementwise.hpp"
 
 namespace mgvae::nn {
-
-enum class Activation { None, ReLU, Tanh, Sigmoid, Softplus };
-
-/// Name of an activation ("none", "relu", "tanh", "sigmoid", "softplus").
-inline const char* activation_name(Activation a) {
-  switch (a) {
-    case Activation::None: return "none";
-    case Activation::ReLU: return "relu";
-    case Activation::Tanh: return "tanh";
-    case Activation::Sigmoid: return "sigmoid";
-    case Activation::Softplus: return "softplus";
-  }
-  return "?";
-}
-
-/// Applies an activation (None returns x itself).
-/// @throw std::invalid_argument for a value outside the enum.
-template <class T>
-Var<T> activate(const Var<T>& x, Activation a) {
-  switch (a) {
-    case Activation::None: return x;
-    case Activation::ReLU: return relu(x);
-    case Activation::Tanh: return tanh(x);
-    case Activation::Sigmoid: return sigmoid(x);
-    case Activation::Softplus: return softplus(x);
-  }
-  throw_invalid("activate", "unknown activation " + std::to_string(static_cast<int>(a)));
-}
 
 /// sizes = {in, hidden..., out}: Linear(sizes[i], sizes[i+1]) named "fc<i>", `act` after every
 /// layer but the last, `final_act` after the last. Layers draw their weights from `rng` in order.

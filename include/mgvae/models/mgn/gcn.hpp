@@ -18,6 +18,7 @@
 #include "mgvae/autodiff/var.hpp"
 #include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
+#include "mgvae/nn/activation.hpp"
 #include "mgvae/nn/init.hpp"
 #include "mgvae/nn/module.hpp"
 #include "mgvae/ops/elementwise.hpp"
@@ -60,16 +61,10 @@ Var<T> features_times(const NodeFeatures<T>& x, const Var<T>& w) {
   return x.sparse ? spmm(*x.sparse, w) : matmul(x.dense, w);
 }
 
-enum class Activation { Identity, Relu, Tanh };
-
-template <class T>
-Var<T> activate(const Var<T>& x, Activation a) {
-  switch (a) {
-    case Activation::Relu: return relu(x);
-    case Activation::Tanh: return tanh(x);
-    default: return x;
-  }
-}
+/// The library's one activation enum (nn/activation.hpp); `Identity` and `Relu` are spellings of
+/// `None` and `ReLU`.
+using Activation = nn::Activation;
+using nn::activate;
 
 /// One graph convolution γ(Â X W) (Kipf & Welling 2017; no bias, as the reference).
 template <class T>
