@@ -1,13 +1,17 @@
 #pragma once
 /// @file mgvae.hpp
-/// Umbrella header: core, tensor, autodiff, ops, nn, graph and models.
-/// data/ and metrics/ have their own facades (data.hpp, metrics.hpp).
+/// Umbrella header: everything except the chemistry layer — core, tensor, autodiff, ops, nn,
+/// graph, every model (models.hpp), the RDKit-free data readers (data.hpp) and metrics
+/// (metrics.hpp). The RDKit-dependent part (SMILES, QM9/ZINC molecules, QED, SA score) is
+/// mgvae/chem.hpp (find_package(mgvae COMPONENTS chem), target mgvae::chem).
 #include "mgvae/config.hpp"
 #include "mgvae/core/arena.hpp"
 #include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
 #include "mgvae/tensor/shape.hpp"
 #include "mgvae/tensor/tensor.hpp"
+#include "mgvae/tensor/iterate.hpp"
+#include "mgvae/tensor/print.hpp"
 #include "mgvae/autodiff/tape.hpp"
 #include "mgvae/autodiff/var.hpp"
 #include "mgvae/autodiff/no_grad.hpp"
@@ -33,3 +37,12 @@
 #include "mgvae/nn/optim.hpp"
 #include "mgvae/nn/schedule.hpp"
 #include "mgvae/nn/checkpoint.hpp"
+#include "mgvae/graph/graph.hpp"
+#include "mgvae/graph/batch.hpp"
+#include "mgvae/graph/kmeans.hpp"
+#include "mgvae/graph/normalize.hpp"
+#include "mgvae/graph/permutation.hpp"
+#include "mgvae/graph/spectral.hpp"
+#include "mgvae/models.hpp"
+#include "mgvae/data.hpp"
+#include "mgvae/metrics.hpp"

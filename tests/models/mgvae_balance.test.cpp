@@ -1,5 +1,5 @@
 // Options that make the deterministic (Eq. 4 argmax) partition of the learned clustering balanced
-// (issue 5, docs/link_prediction.md "Balance options"):
+// (issue 5, docs/link_prediction.md "Cluster balance options"):
 //   balanced_cut_kl_argmax   the balanced-cut KL on the noiseless argmax's cluster sizes
 //   infomax_balance          KL(p̄ ‖ U) + mean_i H(p_i)
 //   standardize_columns      column standardisation of the clustering logits over the nodes
