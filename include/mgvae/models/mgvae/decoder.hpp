@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "mgvae/kernels/cpu/dense_bce.hpp"
 #include "mgvae/models/mgn/clustering.hpp"
 #include "mgvae/ops/indexing.hpp"
 #include "mgvae/ops/loss.hpp"
@@ -62,7 +63,8 @@ DenseReconTarget<T> make_dense_target(std::int64_t n, const std::vector<std::pai
 
 /// norm · mean_{u,v} BCE_pw(⟨z_u, z_v⟩, (A + I)_uv) as one fused op. Logits and target are
 /// symmetric, so only the upper triangle u ≤ v is formed (a rank-d update), the loss and the
-/// logit adjoint are computed in place in one OpenMP pass (off-diagonal pairs counted twice), and
+/// logit adjoint are computed in place in one OpenMP pass (off-diagonal pairs counted twice; SIMD
+/// e^x / log1p in float, kernels/cpu/dense_bce.hpp), and
 /// the backward is ∂/∂Z = (G + Gᵀ) Z with G = U + Uᵀ, two triangular products. Memory: one N×N
 /// buffer (upper half used). Same value and gradient as bce_with_logits(Z Zᵀ, A + I, pos_weight) · norm
 /// (tests/models/mgvae.test.cpp).
@@ -86,24 +88,10 @@ Var<T> dense_recon_loss(const Var<T>& z, const DenseReconTarget<T>& t) {
 #pragma omp parallel for schedule(dynamic, 16) reduction(+ : total)
 #endif
   for (std::int64_t i = 0; i < n; ++i) {
-    T* row = U->data() + i * n;
-    std::int64_t k = std::lower_bound(ci + rp[i], ci + rp[i + 1], i) - ci;
-    const std::int64_t kend = rp[i + 1];
-    double acc = 0;
-    for (std::int64_t j = i; j < n; ++j) {
-      while (k < kend && ci[k] < j) ++k;
-      const bool pos = (j == i) || (k < kend && ci[k] == j);
-      const T x = row[j];
-      const T e = std::exp(-std::abs(x));                              // softplus(−x), σ(−x), stable
-      const T sp = (x < 0 ? -x : T(0)) + std::log1p(e);
-      const T sig_neg = x >= 0 ? e / (T(1) + e) : T(1) / (T(1) + e);
-      const T l = pos ? pw * sp : x + sp;
-      const T g = pos ? -pw * sig_neg : T(1) - sig_neg;
-      const T w = j == i ? T(1) : T(2);
-      acc += static_cast<double>(w * l);
-      row[j] = static_cast<T>(static_cast<double>(g) * scale * (j == i ? 0.5 : 1.0));  // U_ii = G_ii / 2
-    }
-    total += acc;
+    // Row i of the upper triangle: loss and logit adjoint in place (SIMD in float, see
+    // kernels/cpu/dense_bce.hpp; off-diagonal pairs weighted 2, U_ii = G_ii / 2).
+    const std::int64_t kbeg = std::lower_bound(ci + rp[i], ci + rp[i + 1], i) - ci;
+    total += kernels::cpu::dense_bce_row<T>(U->data() + i * n, i, n, ci, kbeg, rp[i + 1], pw, scale);
   }
   Tensor<T> out = Tensor<T>::scalar(static_cast<T>(total * scale));
   return make_result<T>(out, {z}, [z, zc, U, n, d](const Tensor<T>& g) {
