@@ -28,6 +28,7 @@
 #include "mgvae/ops/loss.hpp"
 #include "mgvae/ops/spmm.hpp"
 #include "mgvae/ops/equivariant.hpp"
+#include "mgvae/ops/equi_tensor.hpp"
 #include "mgvae/ops/gumbel.hpp"
 #include "mgvae/ops/gaussian.hpp"
 #include "mgvae/nn/module.hpp"

@@ -31,6 +31,7 @@
 #include "mgvae/nn/linear.hpp"
 #include "mgvae/nn/module.hpp"
 #include "mgvae/ops/elementwise.hpp"
+#include "mgvae/ops/equi_tensor.hpp"
 #include "mgvae/ops/equivariant.hpp"
 #include "mgvae/ops/gaussian.hpp"
 #include "mgvae/ops/matmul.hpp"
@@ -77,6 +78,18 @@ class SecondOrderLayer : public nn::Module<T> {
     y = add(y, matmul(equivariant_2to2(b, H, normalize_), slice(W, 0, m, m + 15 * in_)));
     if (mix_->has_bias()) y = add(y, mix_->bias());
     return activate(y, act_);
+  }
+  /// Typed form (ops/equi_tensor.hpp): PairTensor A [P, E], PairTensor H [P, C] → PairTensor [P, O] on
+  /// the same batch; the same ops in the same order as the untyped forward (bit-identical output).
+  /// @throw std::invalid_argument if A and H belong to different batches, or on shape mismatches.
+  PairTensor<T> forward(const PairTensor<T>& A, const PairTensor<T>& H) const {
+    const std::int64_t m = 6 * e_ * in_;
+    const Var<T>& W = mix_->weight();  // [6EC + 15C, O]
+    Var<T> y = matmul(fused_contract(A, H, mode_).var(), slice(W, 0, 0, m));  // [P, O]
+    if (normalize_) y = mul(y, constant(inverse_size_rows<T>(H.batch())));
+    y = add(y, matmul(equivariant_2to2(H, normalize_).var(), slice(W, 0, m, m + 15 * in_)));
+    if (mix_->has_bias()) y = add(y, mix_->bias());
+    return PairTensor<T>(H.batch_ptr(), activate(y, act_));
   }
   /// The mixing Linear (weight [6EC + 15C, O], rows: messages then basis).
   const nn::Linear<T>& mix() const noexcept { return *mix_; }
