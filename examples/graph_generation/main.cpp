@@ -41,6 +41,7 @@
 #include "common/graphgen/svg.hpp"
 #include "common/graphgen/tuning.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
 
 using namespace mgvae;
@@ -169,6 +170,7 @@ int main(int argc, char** argv) try {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--out", out_dir,
                  "output directory (metrics.json, samples.svg, generated_{paper,gdss}.txt or generated_validation.txt)");
+  app.footer(examples::kDivergenceHelp);
   CLI11_PARSE(app, argc, argv);
 #ifdef _OPENMP
   omp_set_num_threads(threads);
@@ -474,12 +476,30 @@ int main(int argc, char** argv) try {
       const auto b = make_batch<float>(bg, n_max);
       const auto nz = model.draw_noise(rng.split(static_cast<std::uint64_t>(ep) * 2 + 1).split(s), b.B);
       const auto o = model.forward(b, nz);
-      if (!std::isfinite(o.loss.item())) {
-        std::cerr << "non-finite loss at epoch " << ep << "\n";
-        return 2;
-      }
       opt.zero_grad();
       backward(o.loss);
+      {  // divergence check before clipping and the step (reads values only): the logged terms, then the gradients
+        std::vector<std::pair<std::string, double>> tv{
+            {"loss", o.loss.item()}, {"bce", o.bce.item()}, {"kl_fine", o.kl_fine.item()}};
+        for (int l = 0; l < nlev; ++l) {
+          const auto& lv = o.levels[static_cast<std::size_t>(l)];
+          tv.emplace_back("kl_coarse[" + std::to_string(l) + "]", lv.kl.item());
+          tv.emplace_back("rec_coarse[" + std::to_string(l) + "]", lv.rec.item());
+          tv.emplace_back("balanced_cut_kl[" + std::to_string(l) + "]", lv.bal.item());
+        }
+        examples::Divergence dv;
+        dv.epoch = ep + 1;
+        dv.step = steps_total + steps + 1;
+        if (examples::diverged(tv, model.parameters(), dv)) {
+          dv.report("graph_generation");
+          std::string cmdline;
+          for (int i = 0; i < argc; ++i) cmdline += (i ? " " : "") + std::string(argv[i]);
+          fs::create_directories(out_dir);
+          write_atomic(fs::path(out_dir) / "metrics.json",
+                       json{{"diverged", dv.to_json()}, {"command", cmdline}, {"training", {{"history", history}}}}.dump(2) + "\n");
+          return examples::kExitDiverged;
+        }
+      }
       double g_norm = 0;  // before clipping
       if (clip > 0) {
         g_norm = static_cast<double>(nn::clip_grad_norm(model.parameters(), static_cast<float>(clip)));

@@ -37,6 +37,7 @@
 #include "mgvae/models/models.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
 
 namespace fs = std::filesystem;
@@ -148,6 +149,7 @@ int run(int argc, char** argv) {
   app.add_option("--hierarchy-grad", hierarchy_grad, "scale of the gradient the hierarchy sends into the finest latents (1 = plain backprop)");
   app.add_flag("--no-local-grad", no_local_grad, "do not pass local-decoder gradients to the learned clustering");
   app.add_option("--log-every", log_every, "progress line every N epochs")->check(CLI::PositiveNumber);
+  app.footer(examples::kDivergenceHelp);
   CLI11_PARSE(app, argc, argv);
 #if defined(_OPENMP)
   omp_set_num_threads(threads);
@@ -215,6 +217,8 @@ int run(int argc, char** argv) {
   const auto t_all = std::chrono::steady_clock::now();
   long total_epochs_done = 0;
   const long total_epochs = static_cast<long>(epochs) * seeds;
+  examples::Divergence divergence;
+  bool run_diverged = false;
 
   for (int si = 0; si < seeds; ++si) {
     const std::uint64_t seed = seed_base + static_cast<std::uint64_t>(si);
@@ -282,6 +286,17 @@ int run(int argc, char** argv) {
       }
       const Var<T> loss = terms.total();
       backward(loss);
+      {  // divergence check (reads values only): every logged term, the total, then the gradients
+        std::vector<std::pair<std::string, double>> tv;
+        for (const auto& [name, v] : terms.terms) tv.emplace_back(name, static_cast<double>(v.item()));
+        tv.emplace_back("total", static_cast<double>(loss.item()));
+        divergence.seed = static_cast<long long>(seed);
+        divergence.epoch = divergence.step = ep;  // full batch: one step per epoch
+        if (examples::diverged(tv, module->parameters(), divergence)) {
+          run_diverged = true;
+          break;  // before opt.step(): the parameters stay those of the last finite step
+        }
+      }
       opt.step();
       opt.zero_grad();
       sec_train += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -298,7 +313,14 @@ int run(int argc, char** argv) {
         Var<T> mu;
         if (vgae) mu = vgae->forward(Anorm, xin, Tensor<T>()).mu;
         else mu = mg->forward(in, models::MgvaeNoise<T>{}).base.mu;
-        val = score_pairs(mu, split.val_pos, split.val_neg);
+        try {
+          val = score_pairs(mu, split.val_pos, split.val_neg);
+        } catch (const std::domain_error& e) {  // a NaN/Inf logit: the update just taken blew the parameters up
+          divergence.term = "val_logits";
+          divergence.what = std::string("evaluation after the update: ") + e.what();
+          run_diverged = true;
+          break;
+        }
         if (val.auc > best_val) {
           best_val = val.auc;
           best_val_ap = val.ap;
@@ -321,6 +343,7 @@ int run(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
+    if (run_diverged) divergence.report("link_prediction");
     const double spe_seed = sec_train / epochs;
     std::printf("seed %llu: best val AUC %.4f (epoch %d) -> test AUC %.4f AP %.4f | train %.3f s/epoch\n",
                 static_cast<unsigned long long>(seed), best_val, best_epoch, best_test.auc, best_test.ap, spe_seed);
@@ -331,12 +354,13 @@ int run(int argc, char** argv) {
     json run{{"seed", seed}, {"best_epoch", best_epoch}, {"val_auc", best_val}, {"val_ap", best_val_ap},
              {"test_auc", best_test.auc}, {"test_ap", best_test.ap}, {"seconds_per_epoch", spe_seed},
              {"last_loss_terms", last_terms}};
+    if (run_diverged) run["diverged"] = divergence.to_json();
     // restore the best-validation parameters, then checkpoint and measure the cluster balance
     {
       auto ps = module->parameters();
       for (std::size_t i = 0; i < ps.size() && i < best_params.size(); ++i) ps[i].value().copy_from(best_params[i]);
     }
-    if (mg) {
+    if (mg && best_epoch > 0) {
       NoGradGuard ng;
       const auto o = mg->forward(in, models::MgvaeNoise<T>{});
       const auto& c0 = o.levels.front().clustering;
@@ -370,9 +394,11 @@ int run(int argc, char** argv) {
                   static_cast<long long>(b.max), b.stddev, b.kl_uniform);
     }
     const std::string ckpt = (fs::path(out_dir) / ("checkpoint_seed" + std::to_string(seed) + ".safetensors")).string();
-    nn::save_checkpoint(*module, ckpt, {{"model", model}, {"clustering", clustering}, {"seed", std::to_string(seed)},
-                                        {"best_epoch", std::to_string(best_epoch)}});
-    run["checkpoint"] = ckpt;
+    if (best_epoch > 0) {  // a run that diverged before its first evaluation has no good parameters to save
+      nn::save_checkpoint(*module, ckpt, {{"model", model}, {"clustering", clustering}, {"seed", std::to_string(seed)},
+                                          {"best_epoch", std::to_string(best_epoch)}});
+      run["checkpoint"] = ckpt;
+    }
     runs.push_back(run);
 
     json cfg{{"data", source},        {"model", model},   {"clustering", model == "mgvae" ? clustering : "none"},
@@ -388,8 +414,14 @@ int run(int argc, char** argv) {
                  {"test_ap_std", std_of(aps)},     {"val_auc_mean", mean_of(vals)}, {"seconds_per_epoch_mean", mean_of(spe)},
                  {"seeds_done", aucs.size()},      {"std_kind", "population (ddof=0)"}};
     if (!balance_rows.empty()) summary["finest_balance"] = balance_rows;
-    examples::write_atomic(fs::path(out_dir) / "metrics.json",
-                           json{{"config", cfg}, {"runs", runs}, {"summary", summary}}.dump(2) + "\n");
+    json metrics{{"config", cfg}, {"runs", runs}, {"summary", summary}};
+    if (run_diverged) metrics["diverged"] = divergence.to_json();
+    examples::write_atomic(fs::path(out_dir) / "metrics.json", metrics.dump(2) + "\n");
+    if (run_diverged) break;
+  }
+  if (run_diverged) {
+    std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << " (diverged)\n";
+    return examples::kExitDiverged;
   }
   std::printf("RESULT %s%s: test AUC %.2f ± %.2f  AP %.2f ± %.2f  (%zu seed%s, %.3f s/epoch, %d thread%s)\n", model.c_str(),
               model == "mgvae" ? (" (" + clustering + ")").c_str() : "", 100 * mean_of(aucs), 100 * std_of(aucs),
@@ -403,6 +435,9 @@ int main(int argc, char** argv) {
   mgvae::examples::flush_progress_output();
   try {
     return run(argc, argv);
+  } catch (const DivergenceError& e) {
+    std::cerr << "link_prediction: diverged: " << e.what() << "\n";
+    return examples::kExitDiverged;
   } catch (const std::exception& e) {
     std::cerr << "link_prediction: error: " << e.what() << "\n";
     return 1;

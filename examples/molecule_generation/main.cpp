@@ -55,6 +55,7 @@
 #include "common/molgen/train.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
 
 using namespace mgvae;
@@ -267,6 +268,9 @@ int run_autoregressive(const ArRunArgs& a) {
   std::cout << "autoregressive MGN: " << model.num_parameters() << " parameters; " << a.cfg.layers
             << " second-order layers of " << a.cfg.hidden << " channels, GRU state " << a.cfg.state << "\n";
   nn::Adam<float> opt(model.parameters(), static_cast<float>(a.lr));
+  examples::CheckedOptimizer<nn::Adam<float>, float> checked{opt, model.parameters(), {}};  // drops a non-finite step
+  examples::Divergence divergence;
+  bool run_diverged = false;
   json history = json::array();
   std::vector<double> epoch_seconds;
   std::vector<std::size_t> order(static_cast<std::size_t>(T_));
@@ -283,8 +287,21 @@ int run_autoregressive(const ArRunArgs& a) {
       ArenaScope scope;
       std::vector<MolecularGraph> gs;
       for (std::int64_t k = s; k < std::min<std::int64_t>(T_, s + a.batch); ++k) gs.push_back(train[order[k]]);
-      const auto f = ar_train_step(model, opt, gs, a.seed, ep, step, a.clip);
+      const auto f = ar_train_step(model, checked, gs, a.seed, ep, step, a.clip);
+      divergence.epoch = ep + 1;
+      divergence.step = static_cast<long long>(ep) * ((T_ + a.batch - 1) / a.batch) + step + 1;
+      if (examples::diverged<float>({{"loss", f.loss}, {"type_ce", f.type_ce}, {"edge_ce", f.edge_ce}}, checked.bad, divergence)) {
+        run_diverged = true;
+        break;
+      }
       sums.add(f, static_cast<std::int64_t>(gs.size()));
+    }
+    if (run_diverged) {  // no checkpoint is written: model.safetensors from an earlier run is kept
+      divergence.report("molecule_generation");
+      fs::create_directories(a.out_dir);
+      write_atomic(fs::path(a.out_dir) / "metrics.json",
+                   json{{"diverged", divergence.to_json()}, {"training", {{"history", history}}}}.dump(2) + "\n");
+      return examples::kExitDiverged;
     }
     const double sec = seconds_since(t_ep);
     epoch_seconds.push_back(sec);
@@ -580,6 +597,7 @@ int main(int argc, char** argv) try {
   app.add_option("--interp-steps", interp_steps, "molecules in the interpolation strip, endpoints included (0 = off)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--novelty-all,!--no-novelty-all", novelty_all, "skip novelty against the whole QM9 training split");
+  app.footer(examples::kDivergenceHelp);
   CLI11_PARSE(app, argc, argv);
   const std::uint64_t final_sample_seed = sample_seed < 0 ? seed + 1 : static_cast<std::uint64_t>(sample_seed);
   if (interp_steps == 1) {
@@ -804,6 +822,9 @@ int main(int argc, char** argv) try {
 
   // ---- training --------------------------------------------------------------------------------
   nn::Adam<float> opt(model.parameters(), static_cast<float>(lr));
+  examples::CheckedOptimizer<nn::Adam<float>, float> checked{opt, model.parameters(), {}};  // drops a non-finite step
+  examples::Divergence divergence;
+  bool run_diverged = false;
   std::vector<double> slot_count(static_cast<std::size_t>(slots), 0.0);
   json history = json::array();
   std::vector<double> epoch_seconds;
@@ -830,9 +851,28 @@ int main(int argc, char** argv) try {
       for (std::int64_t k = start; k < std::min<std::int64_t>(T_, start + batch); ++k) gs.push_back(train[order[k]]);
       if (kl_warmup > 0)
         model.set_beta(beta * std::min(1.0, (ep + static_cast<double>(start) / static_cast<double>(T_)) / kl_warmup));
-      const auto f = train_step(model, opt, gs, F, E, seed, ep, steps, clip, valence_reg > 0 ? &vreg : nullptr);
+      const auto f = train_step(model, checked, gs, F, E, seed, ep, steps, clip, valence_reg > 0 ? &vreg : nullptr);
+      divergence.epoch = ep + 1;
+      divergence.step = static_cast<long long>(ep) * ((T_ + batch - 1) / batch) + steps + 1;
+      if (examples::diverged<float>({{"loss", f.loss}, {"bond_ce", f.bond_ce}, {"atom_ce", f.atom_ce}, {"kl", f.kl},
+                                     {"coarse_rec", f.coarse_rec}, {"coarse_kl", f.coarse_kl}, {"balance", f.balance},
+                                     {"valence_penalty", f.valence}},
+                                    checked.bad, divergence)) {
+        run_diverged = true;
+        break;
+      }
       sums.add(f, static_cast<std::int64_t>(gs.size()));
       for (auto j : f.prior_match) slot_count[static_cast<std::size_t>(j)] += 1;
+    }
+    if (run_diverged) {  // no checkpoint is written: model.safetensors from an earlier run is kept
+      divergence.report("molecule_generation");
+      std::string cmdline;
+      for (int i = 0; i < argc; ++i) cmdline += (i ? " " : "") + std::string(argv[i]);
+      fs::create_directories(out_dir);
+      write_atomic(fs::path(out_dir) / "metrics.json",
+                   json{{"diverged", divergence.to_json()}, {"command", cmdline}, {"training", {{"history", history}}}}.dump(2) +
+                       "\n");
+      return examples::kExitDiverged;
     }
     const double sec = seconds_since(t0);
     epoch_seconds.push_back(sec);

@@ -41,6 +41,7 @@
 #include "common/property/qm9_features.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/optim.hpp"
+#include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
 
 using namespace mgvae;
@@ -223,6 +224,7 @@ int main(int argc, char** argv) try {
   app.add_option("--max-rows", max_rows, "smoke tests: keep only the first N rows of each split file (0 = all)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--encode-chunk", enc_chunk, "molecules per encoder call")->check(CLI::PositiveNumber);
+  app.footer(examples::kDivergenceHelp);
   CLI11_PARSE(app, argc, argv);
 #ifdef _OPENMP
   omp_set_num_threads(threads);
@@ -350,6 +352,8 @@ int main(int argc, char** argv) try {
               << ", training on " << T_ << " molecules of the training split" << std::endl;
 
     nn::Adam<float> opt(model.parameters(), static_cast<float>(vae_lr));
+    examples::CheckedOptimizer<nn::Adam<float>, float> checked{opt, model.parameters(), {}};  // drops a non-finite step
+    examples::Divergence divergence;
     std::vector<std::size_t> order(pool);
     CounterRng shuf(seed, 0x7368);
     json history = json::array();
@@ -368,7 +372,19 @@ int main(int argc, char** argv) try {
         for (std::int64_t k = start; k < std::min<std::int64_t>(T_, start + vae_batch); ++k) gs.push_back(graphs[order[k]]);
         if (kl_warmup > 0)
           model.set_beta(beta * std::min(1.0, (ep + static_cast<double>(start) / static_cast<double>(T_)) / kl_warmup));
-        sums.add(molgen::train_step(model, opt, gs, F, E, seed, ep, step, clip), static_cast<std::int64_t>(gs.size()));
+        const auto f = molgen::train_step(model, checked, gs, F, E, seed, ep, step, clip);
+        divergence.epoch = ep + 1;
+        divergence.step = static_cast<long long>(ep) * steps_per_epoch + step + 1;
+        if (examples::diverged<float>({{"loss", f.loss}, {"bond_ce", f.bond_ce}, {"atom_ce", f.atom_ce}, {"kl", f.kl},
+                                       {"coarse_rec", f.coarse_rec}, {"coarse_kl", f.coarse_kl}, {"balance", f.balance}},
+                                      checked.bad, divergence)) {
+          // no vae.safetensors / features.bin is written (those of an earlier run are kept)
+          divergence.report("qm9_properties");
+          write_atomic(fs::path(out_dir) / "metrics.json",
+                       json{{"diverged", divergence.to_json()}, {"vae", {{"history", history}}}}.dump(2) + "\n");
+          return examples::kExitDiverged;
+        }
+        sums.add(f, static_cast<std::int64_t>(gs.size()));
         if ((step + 1) % 50 == 0) {
           const double el = seconds_since(t0), per = el / static_cast<double>(step + 1);
           const double left = per * static_cast<double>(steps_per_epoch - step - 1) +
@@ -609,6 +625,9 @@ int main(int argc, char** argv) try {
             << hms(seconds_since(t_all)) << "\nwrote " << (fs::path(out_dir) / "metrics.json").string()
             << ", parity.svg" << (features_in.empty() ? ", features.bin, vae.safetensors" : "") << std::endl;
   return 0;
+} catch (const mgvae::DivergenceError& e) {  // e.g. the property MLP (fit_property_mlp)
+  std::cerr << "qm9_properties: diverged: " << e.what() << "\n";
+  return examples::kExitDiverged;
 } catch (const mgvae::ParseError& e) {
   std::cerr << "error: " << e.what() << "\n";
   return 2;

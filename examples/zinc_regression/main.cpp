@@ -37,6 +37,7 @@
 #include "mgvae/nn/schedule.hpp"
 #include "mgvae/ops/loss.hpp"
 #include "mgvae/ops/reduce.hpp"
+#include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
 
 using namespace mgvae;
@@ -247,6 +248,7 @@ int main(int argc, char** argv) {
   app.add_option("--limit", limit, "use only the first N molecules of each split (smoke tests)")->check(CLI::NonNegativeNumber);
   app.add_option("--log-every", log_every, "print a progress line every N epochs")->check(CLI::PositiveNumber);
   app.add_option("--out", out_dir, "output directory (metrics.json, parity.svg)");
+  app.footer(examples::kDivergenceHelp);
   CLI11_PARSE(app, argc, argv);
 #ifdef _OPENMP
   omp_set_num_threads(threads);
@@ -382,6 +384,8 @@ int main(int argc, char** argv) {
     std::int64_t step = 0;
     int epochs_run = 0;
     std::string stop_reason = "epochs";
+    examples::Divergence divergence;
+    bool run_diverged = false;
     for (int ep = 1; ep <= epochs; ++ep) {
       const auto te = std::chrono::steady_clock::now();
       CounterRng shuf = rng.split(static_cast<std::uint64_t>(ep));
@@ -400,17 +404,40 @@ int main(int argc, char** argv) {
         const auto out = model.forward(b, noise);
         const Var<float> target_v(Tensor<float>::from(Shape{static_cast<std::int64_t>(yt.size())}, yt), false);
         const Var<float> loss = mean(abs(sub(out.prediction, target_v)));  // L1 (MAE)
-        if (!std::isfinite(loss.item())) throw std::runtime_error("non-finite loss at epoch " + std::to_string(ep));
         sum_abs += static_cast<double>(loss.item()) * static_cast<double>(yt.size());
         opt.zero_grad();
         backward(loss);
+        {  // divergence check before clipping and the step (reads values only)
+          const std::vector<std::pair<std::string, double>> tv{{"l1", static_cast<double>(loss.item())}};
+          divergence.epoch = ep;
+          divergence.step = step;  // 1-based: `step` was advanced when this step's noise was drawn
+          if (examples::diverged(tv, opt.params(), divergence)) {
+            run_diverged = true;
+            break;
+          }
+        }
         if (clip > 0) nn::clip_grad_norm(opt.params(), static_cast<float>(clip));
         opt.step();
+      }
+      if (run_diverged) {  // the parameters are those of the last finite step; the best-val epoch is kept
+        divergence.report("zinc_regression");
+        stop_reason = "diverged";
+        break;
       }
       const double train_mae = sum_abs / static_cast<double>(order.size());
       const double train_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
       const Eval ev = evaluate(model, val_b, val.y), et = evaluate(model, test_b, test.y);
       const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+      if (!std::isfinite(ev.mae)) {  // the last update blew the parameters up (the schedule would throw on NaN)
+        divergence.epoch = ep;
+        divergence.step = step;
+        divergence.term = "val_mae";
+        divergence.what = "validation MAE is " + nn::finite_str(ev.mae) + " after the update";
+        run_diverged = true;
+        divergence.report("zinc_regression");
+        stop_reason = "diverged";
+        break;
+      }
       const nn::PlateauStep ps = sched.update(ev.mae);
       const bool improved = ps.improved;
       if (improved) {
@@ -522,6 +549,7 @@ int main(int argc, char** argv) {
     m["result"]["eval_clustering"] = sampled_eval;
     m["config"]["final_eval_samples"] = final_eval_samples;
     m["history"] = history;
+    if (run_diverged) m["diverged"] = divergence.to_json();
     write_atomic(fs::path(out_dir) / "metrics.json", m.dump(2) + "\n");
     if (!best_test_pred.empty())
       write_atomic(fs::path(out_dir) / "parity.svg",
@@ -529,6 +557,10 @@ int main(int argc, char** argv) {
                               "test MAE " + fmt(test_at_best, 4) + " at best-val epoch " + std::to_string(best_epoch) +
                                   ", seed " + std::to_string(seed) + ", " + std::to_string(test.y.size()) + " molecules"));
     std::cout << "wrote " << (fs::path(out_dir) / "metrics.json").string() << " and parity.svg\n";
+    if (run_diverged) return examples::kExitDiverged;
+  } catch (const DivergenceError& e) {
+    std::cerr << "zinc_regression: diverged: " << e.what() << "\n";
+    return examples::kExitDiverged;
   } catch (const ParseError& e) {
     std::cerr << "data error: " << e.what() << "\n";
     return 1;

@@ -38,6 +38,7 @@
 #include "mgvae/nn/optim.hpp"
 #include "mgvae/nn/schedule.hpp"
 #include "mgvae/nn/checkpoint.hpp"
+#include "mgvae/nn/finite.hpp"
 #include "mgvae/graph/graph.hpp"
 #include "mgvae/graph/batch.hpp"
 #include "mgvae/graph/kmeans.hpp"

@@ -36,6 +36,7 @@
 #include "mgvae/models/molgen/graph.hpp"
 #include "mgvae/models/molgen/model.hpp"
 #include "common/molgen/train.hpp"
+#include "mgvae/nn/finite.hpp"
 #include "mgvae/nn/mlp.hpp"
 #include "mgvae/nn/module.hpp"
 #include "mgvae/nn/optim.hpp"
@@ -279,6 +280,8 @@ MlpFitResult fit_property_mlp(PropertyMLP<T>& model, const Tensor<T>& xtr, const
       const Var<T> diff = sub(pred, constant(yb));
       const Var<T> loss = cfg.loss == RegressionLoss::L1 ? mean(abs(diff)) : mean(mul(diff, diff));
       backward(loss);
+      nn::require_finite_step<T>("property MLP epoch " + std::to_string(ep) + " step " + std::to_string(s / cfg.batch + 1),
+                                 {{"loss", static_cast<double>(loss.item())}}, params);  // DivergenceError before a bad step
       opt.step();
       const Tensor<T> dv = diff.value().contiguous();
       for (std::int64_t i = 0; i < m; ++i) abs_sum += std::abs(static_cast<double>(dv.data()[i]));

@@ -50,6 +50,21 @@ class IoError : public ParseError {
   int errno_;
 };
 
+/// Thrown when training diverges (a non-finite loss term, gradient or parameter) and when a
+/// checkpoint writer is asked to save a non-finite tensor. The message is "<where>: <what>", e.g.
+/// "seed 1 epoch 200 step 200: loss term 'kl[0]' is inf"; `where()` is the step/epoch (or the
+/// function), `term()` the loss term, parameter or tensor name.
+class DivergenceError : public std::runtime_error {
+ public:
+  DivergenceError(const std::string& where, const std::string& term, const std::string& what)
+      : std::runtime_error(where.empty() ? what : where + ": " + what), where_(where), term_(term) {}
+  const std::string& where() const noexcept { return where_; }
+  const std::string& term() const noexcept { return term_; }
+
+ private:
+  std::string where_, term_;
+};
+
 /// True if `file` names a directory. Streams and gzopen "open" a directory on Linux and only the
 /// first read fails, so loaders test this next to the open (`if (!in || is_directory_path(p))`).
 inline bool is_directory_path(const std::string& file) noexcept {

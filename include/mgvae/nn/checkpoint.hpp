@@ -47,6 +47,7 @@
 #include "mgvae/autodiff/tape.hpp"
 #include "mgvae/core/arena.hpp"
 #include "mgvae/core/error.hpp"
+#include "mgvae/nn/finite.hpp"
 #include "mgvae/nn/module.hpp"
 #include "mgvae/tensor/tensor.hpp"
 
@@ -481,7 +482,8 @@ inline StHeader read_st_header(const std::string& path, std::ifstream& in) {
 /// Writes `tensors` (in name order) and `metadata` to `path` in the safetensors layout, atomically.
 /// Tensors need not be contiguous. Element type F32 for float, F64 for double.
 /// @throw std::invalid_argument for an empty, duplicate or reserved ("__metadata__") name or an
-///        undefined tensor; std::system_error (with errno) if the file cannot be written (the
+///        undefined tensor; mgvae::DivergenceError naming the tensor if one holds a NaN or ±Inf
+///        (checked before the file is touched); std::system_error (with errno) if the file cannot be written (the
 ///        temporary file is removed and `path` is left as it was).
 template <class T>
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor<T>>>& tensors,
@@ -497,6 +499,15 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
   for (std::size_t i = 1; i < order.size(); ++i)
     if (order[i]->first == order[i - 1]->first) throw_invalid("save_safetensors", "duplicate tensor name '" + order[i]->first + "'");
+  // A non-finite tensor is refused before anything is written: a diverged run never replaces a
+  // good checkpoint.
+  for (const auto* p : order) {
+    const std::int64_t bad = first_non_finite_index(p->second);
+    if (bad >= 0)
+      throw DivergenceError("save_safetensors", p->first,
+                            "tensor '" + p->first + "' has a non-finite value at flat index " + std::to_string(bad) +
+                                "; refusing to write '" + path + "' (the existing file, if any, is kept)");
+  }
 
   // Header JSON.
   std::string hdr = "{";
