@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -96,10 +97,13 @@ inline std::vector<double> class_weights(const std::vector<double>& counts, doub
   return w;
 }
 
-/// Default location of the data set folder `sub` (e.g. "qm9"): `MGVAE_DEFAULT_DATA_DIR/sub` when the
-/// build defines it (CMake does), else `MGVAE_SOURCE_DIR/../shared/data/sub` (direct g++ builds that
-/// pass -DMGVAE_SOURCE_DIR), else `../shared/data/sub` relative to the working directory.
+/// Default location of the data set folder `sub` (e.g. "qm9"): `$MGVAE_DATA_DIR/sub` when that
+/// environment variable is set (as for the tests and data::molecule_data_dir), else
+/// `MGVAE_DEFAULT_DATA_DIR/sub` when the build defines it (CMake does), else
+/// `MGVAE_SOURCE_DIR/../shared/data/sub` (direct g++ builds that pass -DMGVAE_SOURCE_DIR), else
+/// `../shared/data/sub` relative to the working directory.
 inline std::string default_data_dir(const std::string& sub) {
+  if (const char* env = std::getenv("MGVAE_DATA_DIR"); env != nullptr && *env != '\0') return std::string(env) + "/" + sub;
 #if defined(MGVAE_DEFAULT_DATA_DIR)
   return std::string(MGVAE_DEFAULT_DATA_DIR) + "/" + sub;
 #elif defined(MGVAE_SOURCE_DIR)

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -49,6 +50,10 @@ using Pairs = std::vector<std::pair<std::int64_t, std::int64_t>>;
 namespace {
 
 std::string default_data_dir() {
+  // $MGVAE_DATA_DIR (as for the tests) replaces the built-in places; without a cora/ there, the
+  // generated graph is used, as when no data is installed.
+  if (const char* env = std::getenv("MGVAE_DATA_DIR"); env != nullptr && *env != '\0')
+    return fs::exists(std::string(env) + "/cora/cora.content") ? std::string(env) + "/cora" : std::string();
 #if defined(MGVAE_SOURCE_DIR)
   if (fs::exists(std::string(MGVAE_SOURCE_DIR) + "/../shared/data/cora/cora.content"))
     return std::string(MGVAE_SOURCE_DIR) + "/../shared/data/cora";
@@ -112,7 +117,7 @@ int run(int argc, char** argv) {
   double w_infomax = 0.0;
   bool standardize_logits = false;
   double cluster_logit_scale = 1.0;
-  app.add_option("--data", data_dir, "LINQS directory (<dir>/<prefix>.content, .cites); default ../shared/data/cora, else a generated SBM graph");
+  app.add_option("--data", data_dir, "LINQS directory (<dir>/<prefix>.content, .cites); default $MGVAE_DATA_DIR/cora or ../shared/data/cora, else a generated SBM graph");
   app.add_option("--prefix", prefix, "LINQS file prefix (default: the directory's basename)");
   app.add_option("--model", model, "vgae | mgvae")->check(CLI::IsMember({"vgae", "mgvae"}));
   app.add_option("--clustering", clustering, "MGVAE clustering: learned | spectral | kmeans")
