@@ -1,4 +1,4 @@
-// Second-order MGVAE, models::Mgvae<T, 2> (models/mgvae/mgvae2.hpp): permutation equivariance of
+// Second-order MGVAE, models::Mgvae<T, 2> (models/mgvae/mgvae.hpp): permutation equivariance of
 // the latents of every level with the noise permuted with the nodes (Props. 1-2), invariance of
 // every ELBO term, finite-difference gradchecks of the full loss, reproducibility, typed errors,
 // and agreement of the single-graph interface with the batched one.

@@ -48,7 +48,7 @@ TEST_CASE("Mgvae::forward: a graph of the wrong size names both node counts", "[
   const VD x(TD::ones({12, 2}));
   const MgvaeInput<double> in{&an, &ar, NodeFeatures<double>::of(x)};
   CHECK_THROWS_AS(m.forward(in, MgvaeNoise<double>{}), std::invalid_argument);
-  CHECK_THROWS_WITH(m.forward(in, MgvaeNoise<double>{}), Contains("Mgvae::forward") && Contains("graph has 12 nodes") &&
+  CHECK_THROWS_WITH(m.forward(in, MgvaeNoise<double>{}), Contains("Mgvae<T, 1>::forward") && Contains("graph has 12 nodes") &&
                                                              Contains("built for 10"));
   // the matching size passes the check
   const Graph g10 = ring(10);

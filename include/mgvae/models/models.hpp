@@ -22,7 +22,6 @@
 #include "mgvae/models/mgvae/elbo.hpp"
 #include "mgvae/models/mgvae/encoder.hpp"
 #include "mgvae/models/mgvae/mgvae.hpp"
-#include "mgvae/models/mgvae/mgvae2.hpp"
 #include "mgvae/models/molgen/molgen.hpp"
 #include "mgvae/models/property/mgn_regressor.hpp"
 #include "mgvae/models/size_matching.hpp"
