@@ -32,14 +32,16 @@ struct KMeansResult {
 };
 
 namespace kmeans_detail {
-inline double sqdist(const Eigen::MatrixXd& X, Eigen::Index i, const Eigen::MatrixXd& C, Eigen::Index k) {
+template <class Matrix>
+double sqdist(const Matrix& X, Eigen::Index i, const Matrix& C, Eigen::Index k) {
   return (X.row(i) - C.row(k)).squaredNorm();
 }
 }  // namespace kmeans_detail
 
 /// k-means of the rows of X (n x d) into k clusters.
 /// @throw std::invalid_argument if k < 1 or k > n (more clusters than points).
-inline KMeansResult kmeans(const Eigen::MatrixXd& X, std::int64_t k, std::uint64_t seed, const KMeansOptions& opt = {}) {
+template <class Matrix = Eigen::MatrixXd>  // a template only so that its Eigen code is compiled where it is called
+KMeansResult kmeans(const Eigen::MatrixXd& X, std::int64_t k, std::uint64_t seed, const KMeansOptions& opt = {}) {
   using kmeans_detail::sqdist;
   const Eigen::Index n = X.rows(), d = X.cols();
   if (k < 1) throw_invalid("kmeans", "k must be >= 1, got " + std::to_string(k));
@@ -50,7 +52,7 @@ inline KMeansResult kmeans(const Eigen::MatrixXd& X, std::int64_t k, std::uint64
   const CounterRng base(seed);
   for (int r = 0; r < std::max(1, opt.n_init); ++r) {
     CounterRng rng = base.split(static_cast<std::uint64_t>(r));
-    Eigen::MatrixXd C(k, d);
+    Matrix C(k, d);
     // k-means++ seeding
     std::vector<double> dmin(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
     Eigen::Index first = static_cast<Eigen::Index>(rng.next_below(static_cast<std::uint64_t>(n)));
@@ -97,7 +99,7 @@ inline KMeansResult kmeans(const Eigen::MatrixXd& X, std::int64_t k, std::uint64
         dist[static_cast<std::size_t>(i)] = bd;
         inertia += bd;
       }
-      Eigen::MatrixXd S = Eigen::MatrixXd::Zero(k, d);
+      Matrix S = Matrix::Zero(k, d);
       std::vector<std::int64_t> cnt(static_cast<std::size_t>(k), 0);
       for (Eigen::Index i = 0; i < n; ++i) {
         S.row(lab[static_cast<std::size_t>(i)]) += X.row(i);
@@ -146,17 +148,18 @@ inline KMeansResult kmeans(const Eigen::MatrixXd& X, std::int64_t k, std::uint64
 /// covariance eigen-decomposition, O(n d² + d³)). Components are ordered by decreasing variance;
 /// each sign is fixed so that the entry of largest magnitude in the loading vector is positive.
 /// @throw std::invalid_argument if dims < 1 or dims > d.
-inline Eigen::MatrixXd pca(const Eigen::MatrixXd& X, std::int64_t dims) {
+template <class Matrix = Eigen::MatrixXd>  // a template only so that its Eigen solver is compiled where it is called
+Matrix pca(const Eigen::MatrixXd& X, std::int64_t dims) {
   const Eigen::Index d = X.cols();
   if (dims < 1 || dims > d) throw_invalid("pca", "dims must be in [1, " + std::to_string(d) + "], got " + std::to_string(dims));
   const Eigen::RowVectorXd mu = X.colwise().mean();
-  const Eigen::MatrixXd Xc = X.rowwise() - mu;
-  Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
-  cov.selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());
-  cov = cov.selfadjointView<Eigen::Lower>();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
+  const Matrix Xc = X.rowwise() - mu;
+  Matrix cov = Matrix::Zero(d, d);
+  cov.template selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());
+  cov = cov.template selfadjointView<Eigen::Lower>();
+  Eigen::SelfAdjointEigenSolver<Matrix> es(cov);
   if (es.info() != Eigen::Success) throw_invalid("pca", "eigen-decomposition failed");
-  Eigen::MatrixXd W(d, dims);
+  Matrix W(d, dims);
   for (std::int64_t j = 0; j < dims; ++j) {
     Eigen::VectorXd v = es.eigenvectors().col(d - 1 - j);  // ascending order -> take from the end
     Eigen::Index imax = 0;

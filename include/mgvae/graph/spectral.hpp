@@ -47,7 +47,8 @@ struct SpectralOptions {
 /// n x dims spectral embedding (see the file comment).
 /// @throw std::invalid_argument on an isolated node (with IsolatedNodes::Throw), dims < 1,
 ///        dims >= n, or n > max_nodes.
-inline Eigen::MatrixXd spectral_embedding(const Graph& g, const SpectralOptions& opt = {}) {
+template <class Matrix = Eigen::MatrixXd>  // a template only so that its Eigen solver is compiled where it is called
+Matrix spectral_embedding(const Graph& g, const SpectralOptions& opt = {}) {
   const std::int64_t n = g.n;
   if (opt.dims < 1 || opt.dims >= n)
     throw_invalid("spectral_embedding", "dims must be in [1, n-1] = [1, " + std::to_string(n - 1) + "], got " +
@@ -68,15 +69,15 @@ inline Eigen::MatrixXd spectral_embedding(const Graph& g, const SpectralOptions&
     }
     dinv_sqrt(i) = 1.0 / std::sqrt(static_cast<double>(di));
   }
-  Eigen::MatrixXd Ls = Eigen::MatrixXd::Identity(n, n);  // I − D^{-1/2} A D^{-1/2}
+  Matrix Ls = Matrix::Identity(n, n);  // I − D^{-1/2} A D^{-1/2}
   for (const auto& [u, v] : g.edges) {
     const double w = dinv_sqrt(u) * dinv_sqrt(v);
     Ls(u, v) -= w;
     Ls(v, u) -= w;
   }
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(Ls);
+  Eigen::SelfAdjointEigenSolver<Matrix> es(Ls);
   if (es.info() != Eigen::Success) throw_invalid("spectral_embedding", "eigen-decomposition failed");
-  Eigen::MatrixXd E(n, opt.dims);
+  Matrix E(n, opt.dims);
   for (std::int64_t j = 0; j < opt.dims; ++j) {
     const Eigen::Index c = j + 1;  // skip λ_0
     const double lam = std::max(0.0, es.eigenvalues()(c)) + opt.eig_shift;
@@ -93,18 +94,18 @@ inline Eigen::MatrixXd spectral_embedding(const Graph& g, const SpectralOptions&
 /// points, result[1] clusters those clusters into sizes[1] groups, etc. (`sizes` must not
 /// increase). Points of level ℓ+1 are the mean embeddings of the clusters of level ℓ.
 /// @throw std::invalid_argument if a level asks for more clusters than it has points.
-inline std::vector<std::vector<std::int64_t>> fixed_hierarchy(const Eigen::MatrixXd& embedding,
-                                                              const std::vector<std::int64_t>& sizes,
-                                                              std::uint64_t seed, const KMeansOptions& opt = {}) {
+template <class Matrix = Eigen::MatrixXd>  // a template only so that its Eigen code is compiled where it is called
+std::vector<std::vector<std::int64_t>> fixed_hierarchy(const Eigen::MatrixXd& embedding, const std::vector<std::int64_t>& sizes,
+                                                       std::uint64_t seed, const KMeansOptions& opt = {}) {
   std::vector<std::vector<std::int64_t>> out;
-  Eigen::MatrixXd pts = embedding;
+  Matrix pts = embedding;
   for (std::size_t l = 0; l < sizes.size(); ++l) {
     const std::int64_t k = sizes[l];
     if (k > pts.rows())
       throw_invalid("fixed_hierarchy", "level " + std::to_string(l) + " asks for " + std::to_string(k) +
                                            " clusters of only " + std::to_string(pts.rows()) + " nodes");
-    KMeansResult r = kmeans(pts, k, seed + 7919 * l, opt);
-    Eigen::MatrixXd next = Eigen::MatrixXd::Zero(k, pts.cols());
+    KMeansResult r = kmeans<Matrix>(pts, k, seed + 7919 * l, opt);
+    Matrix next = Matrix::Zero(k, pts.cols());
     std::vector<double> cnt(static_cast<std::size_t>(k), 0.0);
     for (Eigen::Index i = 0; i < pts.rows(); ++i) {
       next.row(r.labels[static_cast<std::size_t>(i)]) += pts.row(i);
@@ -119,9 +120,10 @@ inline std::vector<std::vector<std::int64_t>> fixed_hierarchy(const Eigen::Matri
 }
 
 /// Row-major float features (n x F) as an Eigen matrix.
-inline Eigen::MatrixXd features_matrix(const std::vector<float>& x, std::int64_t n, std::int64_t F) {
+template <class Matrix = Eigen::MatrixXd>  // a template only so that its Eigen code is compiled where it is called
+Matrix features_matrix(const std::vector<float>& x, std::int64_t n, std::int64_t F) {
   if (static_cast<std::int64_t>(x.size()) != n * F) throw_invalid("features_matrix", "size mismatch");
-  Eigen::MatrixXd M(n, F);
+  Matrix M(n, F);
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t j = 0; j < F; ++j) M(i, j) = x[static_cast<std::size_t>(i * F + j)];
   return M;

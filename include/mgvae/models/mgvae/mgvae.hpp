@@ -63,19 +63,7 @@ class Mgvae : public nn::Module<T> {
   /// schedule check K^L ≤ num_nodes. Order 2 batches may hold graphs of any size in [1, max_graph_nodes].
   /// @throw std::invalid_argument for invalid sizes or K^L > num_nodes; std::length_error (Order 2)
   ///        if num_nodes exceeds cfg.max_graph_nodes.
-  Mgvae(const MgvaeConfig& cfg, std::int64_t num_nodes, CounterRng& rng)
-      : cfg_(cfg), n_(num_nodes), noise_(rng.split(kMgvaeNoiseStream)) {
-    Ops::validate(cfg, kName);
-    check_arg(cfg.tau > 0, kName, "cfg.tau", "must be > 0");
-    check_arg(num_nodes >= 1, kName, "num_nodes", "must be >= 1");
-    if constexpr (Order == 2) check_size(kName, num_nodes);
-    sizes_ = level_sizes(num_nodes, cfg.levels, cfg.clusters_per_level);
-    base_ = this->register_module("base", Ops::make_encoder(cfg, cfg.in_features, rng));
-    if constexpr (Order == 2) dec_ = this->register_module("decoder", Ops::make_decoder(cfg, rng));
-    for (std::size_t s = 0; s < sizes_.size(); ++s)
-      levels_.push_back(this->register_module("level" + std::to_string(s),
-                                              std::make_shared<Level>(cfg, sizes_[s], s + 1 < sizes_.size(), rng)));
-  }
+  Mgvae(const MgvaeConfig& cfg, std::int64_t num_nodes, CounterRng& rng);
 
   const MgvaeConfig& config() const { return cfg_; }
   /// K_s for s = 0 … L.
@@ -143,92 +131,26 @@ class Mgvae : public nn::Module<T> {
   /// reads A = *in.adj (raw, symmetric; the second-order layers normalise by 1/n) and needs
   /// edge_channels = 1.
   /// @throw std::invalid_argument if the adjacency is missing or its size differs from num_nodes().
-  Output forward(const MgvaeInput<T>& in, const MgvaeNoise<T>& noise) const {
-    const std::string fn = std::string(kName) + "::forward";
-    if (in.adj == nullptr || (Order == 1 && in.adj_norm == nullptr)) throw_invalid(fn, "adjacency missing");
-    const CsrMatrix<T>& a = Order == 1 ? *in.adj_norm : *in.adj;
-    if (a.rows != n_ || a.cols != n_)
-      throw_invalid(fn, "graph has " + std::to_string(a.rows) + " nodes (adjacency " + std::to_string(a.rows) + " x " +
-                            std::to_string(a.cols) + "), the model was built for " + std::to_string(n_));
-    if constexpr (Order == 1) {
-      LevelGraph<T> g0{RaggedBatch::from_sizes({n_}), Adjacency<T>::of(*in.adj_norm), Adjacency<T>::of(*in.adj), {}};
-      check_noise(fn, g0.batch, noise);
-      return run(std::move(g0), in.x, noise);
-    } else {
-      check_arg(cfg_.edge_channels == 1, fn.c_str(), "in.adj", "is one channel but the model has edge_channels != 1");
-      Tensor<T> A = Tensor<T>::zeros(Shape{n_ * n_, 1});
-      for (std::int64_t u = 0; u < n_; ++u)
-        for (std::int64_t k = in.adj->row_ptr[static_cast<std::size_t>(u)]; k < in.adj->row_ptr[static_cast<std::size_t>(u + 1)]; ++k)
-          A.data()[u * n_ + in.adj->col[static_cast<std::size_t>(k)]] = in.adj->val[static_cast<std::size_t>(k)];
-      const Var<T> x = in.x.sparse ? constant(in.x.sparse->to_dense()) : in.x.dense;
-      return forward(RaggedBatch::from_sizes({n_}), constant(A), x, noise);
-    }
-  }
+  Output forward(const MgvaeInput<T>& in, const MgvaeNoise<T>& noise) const;
 
   /// Batched forward (Order 2): A [Σ n_g², E] (symmetric per graph and channel), X [N, F].
   /// @throw std::invalid_argument for an empty batch or graph, mismatched shapes or noise;
   ///        std::length_error for a graph with more than cfg.max_graph_nodes nodes.
   template <int O = Order>
     requires(O == 2)
-  Output forward(const RaggedBatch& b, const Var<T>& A, const Var<T>& X, const MgvaeNoise<T>& noise) const
-  {
-    constexpr const char* fn = "Mgvae<T, 2>::forward";
-    b.validate(fn);
-    check_arg(b.graphs() >= 1, fn, "batch", "has no graph");
-    for (std::int64_t g = 0; g < b.graphs(); ++g) {
-      check_arg(b.size(g) >= 1, fn, "batch", "graph " + std::to_string(g) + " is empty");
-      check_size(fn, b.size(g), g);
-    }
-    const std::int64_t E = cfg_.edge_channels;
-    check_arg(A.shape() == Shape{b.pairs(), E}, fn, "A",
-              "must be [P, E] = " + shape_str(Shape{b.pairs(), E}) + ", got " + shape_str(A.shape()));
-    check_arg(X.shape() == Shape{b.nodes(), cfg_.in_features}, fn, "X",
-              "must be [N, F] = " + shape_str(Shape{b.nodes(), cfg_.in_features}) + ", got " + shape_str(X.shape()));
-    check_noise(fn, b, noise);
-    // κ_g = 1 / max(1, Σ A_{0,g}): coarse adjacencies are read as K_s κ_g Π…ᵀ A Π… (level.hpp)
-    LevelGraph<T> g0{b, Adjacency<T>::of(A), Adjacency<T>::of(A), std::vector<T>(static_cast<std::size_t>(b.graphs()))};
-    const Tensor<T> av = A.value().contiguous();
-    for (std::int64_t g = 0; g < b.graphs(); ++g) {
-      T tot = 0;
-      for (std::int64_t k = b.pair_off[g] * E; k < b.pair_off[g + 1] * E; ++k) tot += av.data()[k];
-      g0.inv_total[static_cast<std::size_t>(g)] = T(1) / std::max(tot, T(1));
-    }
-    return run(std::move(g0), NodeFeatures<T>::of(X), noise);
-  }
+  Output forward(const RaggedBatch& b, const Var<T>& A, const Var<T>& X, const MgvaeNoise<T>& noise) const;
 
   /// All ELBO terms of a single-graph forward (see the file comment). The finest target is dense
   /// (Order 1: VGAE BCE of ⟨z_u, z_v⟩; Order 2: norm · mean BCE_pw over the n² logits against
   /// A + I, the target's pos_weight and norm) or sampled pairs (mean BCE).
   /// @throw std::invalid_argument without a target, or (Order 2) for an output that is not one
   ///        graph of one channel.
-  LossTerms<T> loss(const Output& o, const MgvaeInput<T>& in, const FinestTarget<T>& target) const {
-    const std::string fn = std::string(kName) + "::loss";
-    LossTerms<T> t;
-    if constexpr (Order == 1) {
-      if (target.dense)
-        t.add("recon_global", dense_recon_loss(o.base.z, *target.dense));
-      else if (target.pos && target.neg)
-        t.add("recon_global", sampled_recon_loss(o.base.z, *target.pos, *target.neg));
-      else
-        throw_invalid(fn, "no finest-level target");
-      if (in.adj == nullptr) throw_invalid(fn, "adjacency missing");
-    } else {
-      t.add("recon_global", order2_finest_target_loss(fn, o, target));
-    }
-    hierarchy_terms(o, in.adj, t);
-    return t;
-  }
+  LossTerms<T> loss(const Output& o, const MgvaeInput<T>& in, const FinestTarget<T>& target) const;
 
   /// All ELBO terms of a batched forward (Order 2); recon_global uses the VGAE weighting of every graph.
   template <int O = Order>
     requires(O == 2)
-  LossTerms<T> loss(const Output& o) const
-  {
-    LossTerms<T> t;
-    t.add("recon_global", global_recon(o));
-    hierarchy_terms(o, nullptr, t);
-    return t;
-  }
+  LossTerms<T> loss(const Output& o) const;
 
  private:
   void check_size(const char* fn, std::int64_t n, std::int64_t graph = -1) const {
@@ -388,4 +310,118 @@ class Mgvae : public nn::Module<T> {
   std::vector<std::vector<std::int64_t>> fixed_;
 };
 
+// ---- Out-of-class definitions of the entry points: with MGVAE_PREBUILT (the mgvae::prebuilt
+// target, models/prebuilt.hpp) a user's translation unit does not instantiate them for float/double.
+
+template <class T, int Order>
+Mgvae<T, Order>::Mgvae(const MgvaeConfig& cfg, std::int64_t num_nodes, CounterRng& rng)
+    : cfg_(cfg), n_(num_nodes), noise_(rng.split(kMgvaeNoiseStream)) {
+  Ops::validate(cfg, kName);
+  check_arg(cfg.tau > 0, kName, "cfg.tau", "must be > 0");
+  check_arg(num_nodes >= 1, kName, "num_nodes", "must be >= 1");
+  if constexpr (Order == 2) check_size(kName, num_nodes);
+  sizes_ = level_sizes(num_nodes, cfg.levels, cfg.clusters_per_level);
+  base_ = this->register_module("base", Ops::make_encoder(cfg, cfg.in_features, rng));
+  if constexpr (Order == 2) dec_ = this->register_module("decoder", Ops::make_decoder(cfg, rng));
+  for (std::size_t s = 0; s < sizes_.size(); ++s)
+    levels_.push_back(this->register_module("level" + std::to_string(s),
+                                            std::make_shared<Level>(cfg, sizes_[s], s + 1 < sizes_.size(), rng)));
+}
+
+template <class T, int Order>
+auto Mgvae<T, Order>::forward(const MgvaeInput<T>& in, const MgvaeNoise<T>& noise) const -> Output {
+  const std::string fn = std::string(kName) + "::forward";
+  if (in.adj == nullptr || (Order == 1 && in.adj_norm == nullptr)) throw_invalid(fn, "adjacency missing");
+  const CsrMatrix<T>& a = Order == 1 ? *in.adj_norm : *in.adj;
+  if (a.rows != n_ || a.cols != n_)
+    throw_invalid(fn, "graph has " + std::to_string(a.rows) + " nodes (adjacency " + std::to_string(a.rows) + " x " +
+                          std::to_string(a.cols) + "), the model was built for " + std::to_string(n_));
+  if constexpr (Order == 1) {
+    LevelGraph<T> g0{RaggedBatch::from_sizes({n_}), Adjacency<T>::of(*in.adj_norm), Adjacency<T>::of(*in.adj), {}};
+    check_noise(fn, g0.batch, noise);
+    return run(std::move(g0), in.x, noise);
+  } else {
+    check_arg(cfg_.edge_channels == 1, fn.c_str(), "in.adj", "is one channel but the model has edge_channels != 1");
+    Tensor<T> A = Tensor<T>::zeros(Shape{n_ * n_, 1});
+    for (std::int64_t u = 0; u < n_; ++u)
+      for (std::int64_t k = in.adj->row_ptr[static_cast<std::size_t>(u)]; k < in.adj->row_ptr[static_cast<std::size_t>(u + 1)]; ++k)
+        A.data()[u * n_ + in.adj->col[static_cast<std::size_t>(k)]] = in.adj->val[static_cast<std::size_t>(k)];
+    const Var<T> x = in.x.sparse ? constant(in.x.sparse->to_dense()) : in.x.dense;
+    return forward(RaggedBatch::from_sizes({n_}), constant(A), x, noise);
+  }
+}
+
+template <class T, int Order>
+template <int O>
+  requires(O == 2)
+auto Mgvae<T, Order>::forward(const RaggedBatch& b, const Var<T>& A, const Var<T>& X, const MgvaeNoise<T>& noise) const -> Output {
+  constexpr const char* fn = "Mgvae<T, 2>::forward";
+  b.validate(fn);
+  check_arg(b.graphs() >= 1, fn, "batch", "has no graph");
+  for (std::int64_t g = 0; g < b.graphs(); ++g) {
+    check_arg(b.size(g) >= 1, fn, "batch", "graph " + std::to_string(g) + " is empty");
+    check_size(fn, b.size(g), g);
+  }
+  const std::int64_t E = cfg_.edge_channels;
+  check_arg(A.shape() == Shape{b.pairs(), E}, fn, "A",
+            "must be [P, E] = " + shape_str(Shape{b.pairs(), E}) + ", got " + shape_str(A.shape()));
+  check_arg(X.shape() == Shape{b.nodes(), cfg_.in_features}, fn, "X",
+            "must be [N, F] = " + shape_str(Shape{b.nodes(), cfg_.in_features}) + ", got " + shape_str(X.shape()));
+  check_noise(fn, b, noise);
+  // κ_g = 1 / max(1, Σ A_{0,g}): coarse adjacencies are read as K_s κ_g Π…ᵀ A Π… (level.hpp)
+  LevelGraph<T> g0{b, Adjacency<T>::of(A), Adjacency<T>::of(A), std::vector<T>(static_cast<std::size_t>(b.graphs()))};
+  const Tensor<T> av = A.value().contiguous();
+  for (std::int64_t g = 0; g < b.graphs(); ++g) {
+    T tot = 0;
+    for (std::int64_t k = b.pair_off[g] * E; k < b.pair_off[g + 1] * E; ++k) tot += av.data()[k];
+    g0.inv_total[static_cast<std::size_t>(g)] = T(1) / std::max(tot, T(1));
+  }
+  return run(std::move(g0), NodeFeatures<T>::of(X), noise);
+}
+
+template <class T, int Order>
+LossTerms<T> Mgvae<T, Order>::loss(const Output& o, const MgvaeInput<T>& in, const FinestTarget<T>& target) const {
+  const std::string fn = std::string(kName) + "::loss";
+  LossTerms<T> t;
+  if constexpr (Order == 1) {
+    if (target.dense)
+      t.add("recon_global", dense_recon_loss(o.base.z, *target.dense));
+    else if (target.pos && target.neg)
+      t.add("recon_global", sampled_recon_loss(o.base.z, *target.pos, *target.neg));
+    else
+      throw_invalid(fn, "no finest-level target");
+    if (in.adj == nullptr) throw_invalid(fn, "adjacency missing");
+  } else {
+    t.add("recon_global", order2_finest_target_loss(fn, o, target));
+  }
+  hierarchy_terms(o, in.adj, t);
+  return t;
+}
+
+template <class T, int Order>
+template <int O>
+  requires(O == 2)
+LossTerms<T> Mgvae<T, Order>::loss(const Output& o) const {
+  LossTerms<T> t;
+  t.add("recon_global", global_recon(o));
+  hierarchy_terms(o, nullptr, t);
+  return t;
+}
+
 }  // namespace mgvae::models
+
+#if defined(MGVAE_PREBUILT) && !defined(MGVAE_PREBUILT_BUILDING)
+// Instantiated once in the mgvae::prebuilt library (src/prebuilt.cpp): a translation unit that
+// links it compiles only its own code (docs/getting-started.md, "Faster builds").
+#define MGVAE_DETAIL_EXTERN_MGVAE(T)                                                                          \
+  extern template class mgvae::models::Mgvae<T, 1>;                                                            \
+  extern template class mgvae::models::Mgvae<T, 2>;                                                            \
+  extern template mgvae::models::MgvaeOutput<T, 2> mgvae::models::Mgvae<T, 2>::forward<2>(                    \
+      const mgvae::RaggedBatch&, const mgvae::Var<T>&, const mgvae::Var<T>&, const mgvae::models::MgvaeNoise<T>&) \
+      const;                                                                                                   \
+  extern template mgvae::models::LossTerms<T> mgvae::models::Mgvae<T, 2>::loss<2>(                            \
+      const mgvae::models::MgvaeOutput<T, 2>&) const;
+MGVAE_DETAIL_EXTERN_MGVAE(float)
+MGVAE_DETAIL_EXTERN_MGVAE(double)
+#undef MGVAE_DETAIL_EXTERN_MGVAE
+#endif
