@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # One list; add packages here.
-MGVAE_APT_PACKAGES="build-essential cmake libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev libcli11-dev libfmt-dev zlib1g-dev libomp-dev librdkit-dev rdkit-data libboost-dev"
+MGVAE_APT_PACKAGES="build-essential cmake libeigen3-dev catch2 libbenchmark-dev nlohmann-json3-dev libcli11-dev libfmt-dev zlib1g-dev libomp-dev librdkit-dev rdkit-data libboost-dev clang"
 
 missing=()
 for p in $MGVAE_APT_PACKAGES; do
