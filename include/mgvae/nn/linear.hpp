@@ -11,20 +11,9 @@
 #include "mgvae/nn/module.hpp"
 #include "mgvae/ops/elementwise.hpp"
 #include "mgvae/ops/matmul.hpp"
+#include "mgvae/ops/shape.hpp"
 
 namespace mgvae::nn {
-
-namespace detail {
-/// Differentiable reshape (a view when x is contiguous).  (reshape x)'x = g reshaped back.
-template <class T>
-Var<T> reshape(const Var<T>& x, const Shape& s) {
-  Tensor<T> y = x.value().reshape(s);
-  const Shape xs = x.shape();
-  return make_result<T>(y, {x}, [x, xs](const Tensor<T>& g) {
-    if (x.requires_grad()) x.node().accumulate(g.contiguous().reshape(xs));
-  });
-}
-}  // namespace detail
 
 /// Functional form: x [..., in] · w [in, out] (+ b [out]) -> [..., out]. `b` may be an
 /// undefined Var (no bias). Rank-2 and rank-3 inputs go straight to matmul; other ranks are
@@ -46,7 +35,7 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b = Var<T>()) {
   } else {
     Shape os = x.shape();
     os.back() = out;
-    y = detail::reshape(matmul(detail::reshape(x, Shape{-1, in}), w), os);
+    y = reshape(matmul(reshape(x, Shape{-1, in}), w), os);
   }
   if (b.defined()) y = add(y, b);  // [..., out] + [out] (broadcast; adjoint summed by the engine)
   return y;

@@ -1,37 +1,15 @@
-// Private graphgen ops (gradchecked) and the graph statistics / MMD used by the example.
+// The graph statistics / MMD used by the graph-generation example.
 #include <cmath>
 #include <vector>
 
 #include "mgvae/autodiff/gradcheck.hpp"
 #include "common/graphgen/eval.hpp"
-#include "mgvae/models/graphgen/ops.hpp"
 #include "support/catch.hpp"
 
 using namespace mgvae;
 using namespace mgvae::graphgen;
 using TD = Tensor<double>;
 using VD = Var<double>;
-
-TEST_CASE("graphgen ops: gradients of transpose12, reshape, concat_last, softmax_last", "[graphgen][ops]") {
-  const TD x = TD::uniform({2, 3, 4}, CounterRng(1), -1.0, 1.0);
-  const TD w = TD::uniform({2, 4, 3}, CounterRng(2), -1.0, 1.0);
-  CHECK(gradcheck([&](const std::vector<VD>& v) { return mul(gops::transpose12(v[0]), constant(w)); }, {x}).ok);
-  CHECK(gradcheck([](const std::vector<VD>& v) { return tanh(gops::reshape(v[0], {6, 4})); }, {x}).ok);
-  const TD y = TD::uniform({2, 3, 2}, CounterRng(3), -1.0, 1.0);
-  const auto rc = gradcheck(
-      [](const std::vector<VD>& v) { return mul(gops::concat_last<double>({v[0], v[1]}), gops::concat_last<double>({v[1], v[0]})); },
-      {x, y});
-  CHECK(rc.ok);
-  CHECK(gradcheck([](const std::vector<VD>& v) { return gops::softmax_last(v[0]); }, {x}).ok);
-  // values: softmax rows sum to 1
-  const VD s = gops::softmax_last(VD(x));
-  for (std::int64_t b = 0; b < 2; ++b)
-    for (std::int64_t i = 0; i < 3; ++i) {
-      double r = 0;
-      for (std::int64_t k = 0; k < 4; ++k) r += s.value()(b, i, k);
-      CHECK(r == Approx(1.0));
-    }
-}
 
 TEST_CASE("graphgen eval: orbit counts of small graphs", "[graphgen][eval]") {
   SmallGraph k4;

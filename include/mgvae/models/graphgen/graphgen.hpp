@@ -5,4 +5,3 @@
 /// (examples/common/graphgen/).
 #include "mgvae/models/graphgen/graph_data.hpp"
 #include "mgvae/models/graphgen/model.hpp"
-#include "mgvae/models/graphgen/ops.hpp"

@@ -36,7 +36,6 @@
 #include "mgvae/core/rng.hpp"
 #include "mgvae/models/equivariant_prior.hpp"
 #include "mgvae/models/graphgen/graph_data.hpp"
-#include "mgvae/models/graphgen/ops.hpp"
 #include "mgvae/ops/gumbel.hpp"
 #include "mgvae/ops/loss.hpp"
 #include "mgvae/ops/elementwise.hpp"
@@ -250,18 +249,18 @@ class GraphGenModel {
       h = mul(tanh(matmul(Ahat, L(h))), m);
       hs.push_back(h);
     }
-    Var<T> r = tanh(read_(gops::concat_last(hs)));
+    Var<T> r = tanh(read_(concat(hs, -1)));
     return {mul(mu_(r), m), mul(lv_(r), m)};
   }
 
   /// Global decoder: symmetric logits [B,N,N] from z [B,N,d_z].
   Var<T> decode(const Var<T>& z) const {
     const std::int64_t B = z.size(0), N = cfg_.n_max;
-    Var<T> f = gops::reshape(z, {B, N * cfg_.latent});
+    Var<T> f = reshape(z, Shape{B, N * cfg_.latent});
     Var<T> h = tanh(dec1_(f));
     h = tanh(dec2_(h));
-    Var<T> o = gops::reshape(dec3_(h), {B, N, N});
-    return mul_scalar(add(o, gops::transpose12(o)), T(0.5));
+    Var<T> o = reshape(dec3_(h), Shape{B, N, N});
+    return mul_scalar(add(o, transpose(o, 1, 2)), T(0.5));
   }
 
   /// Full forward pass with all loss terms.
@@ -317,14 +316,14 @@ class GraphGenModel {
       go.form = GumbelSoftmaxForm::LogSumExp;
       lo.Pi = mul(gumbel_softmax(lo.logits, nz.gumbel[li], static_cast<T>(1.0 / cfg_.tau), go).pi, mp);
       // cluster sizes (hard counts in the forward pass; differentiable through Π)
-      const Var<T> counts = gops::transpose12(sum(lo.Pi, {1}, true));  // [B,K,1]
+      const Var<T> counts = transpose(sum(lo.Pi, {1}, true), 1, 2);  // [B,K,1]
       Tensor<T> nreal = Tensor<T>::zeros({b.B, 1});
       for (std::int64_t i = 0; i < b.B; ++i)
         for (std::int64_t u = 0; u < n_prev; ++u) nreal.data()[i] += m_prev.data()[i * n_prev + u];
       lo.mask = detail::map(counts.value(), [](T v) { return v > T(0.5) ? T(1) : T(0); });
       Tensor<T> empty = detail::map(lo.mask, [](T v) { return T(1) - v; });
       Tensor<T> inv_n = detail::map(nreal, [](T v) { return T(1) / std::max(v, T(1)); });
-      const Var<T> PiT = gops::transpose12(lo.Pi);
+      const Var<T> PiT = transpose(lo.Pi, 1, 2);
       lo.A_c = matmul(matmul(PiT, A_prev), lo.Pi);
       // mean pooling of the members' latents (empty clusters: divide by 1, they are masked anyway)
       Var<T> Z_c = div(matmul(PiT, Z_prev), add(counts, constant(empty)));
@@ -340,14 +339,14 @@ class GraphGenModel {
         e = mul(tanh(matmul(Ahat_c, L(e))), mc);
         es.push_back(e);
       }
-      Var<T> ecat = es.size() == 1 ? es[0] : gops::concat_last(es);
+      Var<T> ecat = es.size() == 1 ? es[0] : concat(es, -1);
       lo.mu = mul(c.mu(ecat), mc);
       Var<T> lvc = mul(c.lv(ecat), mc);
       Var<T> zc = mul(add(lo.mu, mul(exp(mul_scalar(lvc, T(0.5))), constant(nz.eps_coarse[li]))), mc);
       lo.kl = kl_normal(lo.mu, lvc, lo.mask, Bf);
       // coarse decoder: sigmoid((z W)(z W)^T) vs A_c / 2|E|, masked to non-empty clusters
       Var<T> pz = c.dec(zc);
-      Var<T> pred = sigmoid(matmul(pz, gops::transpose12(pz)));
+      Var<T> pred = sigmoid(matmul(pz, transpose(pz, 1, 2)));
       Var<T> target = div(lo.A_c, constant(two_e));
       Tensor<T> mm = pair_mask(lo.mask);
       Var<T> diff = mul(sub(pred, target), constant(mm));
