@@ -111,6 +111,35 @@ Tensor<T> scaled_per_graph(const RaggedBatch& b, const Tensor<T>& a) {
   return c;
 }
 
+/// A deterministic first-order level encoder: GCN layers in → widths[0] → … → widths.back(), each
+/// γ(Â X W) with activation `act`; z = μ = the last layer's output (logstd undefined). The MGN of
+/// the property regressor (models/property/mgn_regressor.hpp) encodes its coarse levels with it.
+template <class T>
+class GcnDeterministicEncoder : public nn::Module<T> {
+ public:
+  /// @throw std::invalid_argument if `widths` is empty or a size is not positive.
+  GcnDeterministicEncoder(std::int64_t in, const std::vector<std::int64_t>& widths, Activation act, CounterRng& rng) {
+    check_arg(!widths.empty(), "GcnDeterministicEncoder", "widths", "must name at least one layer");
+    std::int64_t prev = in;
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      layers_.push_back(this->register_module("gc" + std::to_string(i), std::make_shared<GcnLayer<T>>(prev, widths[i], rng, act)));
+      prev = widths[i];
+    }
+  }
+  /// `eps` is ignored (a deterministic encoder): μ = z = the GCN stack's output.
+  GaussianLatent<T> forward(const Adjacency<T>& a, const NodeFeatures<T>& x, const Tensor<T>& /*eps*/) const {
+    Var<T> h = layers_.front()->forward(a, x);
+    for (std::size_t i = 1; i < layers_.size(); ++i) h = layers_[i]->forward(a, h);
+    GaussianLatent<T> out;
+    out.mu = h;
+    out.z = h;
+    return out;
+  }
+
+ private:
+  std::vector<std::shared_ptr<GcnLayer<T>>> layers_;
+};
+
 /// The order-specific primitives of an MGN level (see the table in the file comment).
 template <class T, int Order>
 struct MgnOrder;
@@ -133,7 +162,8 @@ struct MgnOrder<T, 1> {
     return std::make_shared<ClusterNet>(cfg.latent, cfg.cluster_hidden, k, rng, cfg.bounded_cluster_logits,
                                         cfg.standardize_cluster_logits, cfg.cluster_logit_scale);
   }
-  static std::pair<GaussianLatent<T>, Var<T>> encode(const Encoder& e, const LevelGraph<T>& g, const NodeFeatures<T>& x,
+  template <class E>
+  static std::pair<GaussianLatent<T>, Var<T>> encode(const E& e, const LevelGraph<T>& g, const NodeFeatures<T>& x,
                                                     const Tensor<T>& eps) {
     GaussianLatent<T> post = e.forward(g.adj, x, eps);
     Var<T> z = post.z;
@@ -142,12 +172,25 @@ struct MgnOrder<T, 1> {
   static Var<T> cluster_logits(const ClusterNet& c, const LevelGraph<T>& g, const Var<T>& z) {
     return c.logits(g.adj, NodeFeatures<T>::of(z));
   }
-  /// A_{s+1} = Πᵀ A_s Π, X_{s+1} = pool(Π, Z_s), Â_{s+1} = norm(A_{s+1}).
+  /// A_{s+1} = Πᵀ A_s Π, X_{s+1} = pool(Π, Z_s), Â_{s+1} = norm(A_{s+1}). A batch of B graphs is one
+  /// block-diagonal graph: node i of graph q goes to column q·K + π(i) of the block assignment
+  /// [n, B·K], so A_{s+1} is block diagonal with one K × K block per graph.
   static void coarsen_pool(const MgvaeConfig& cfg, const LevelGraph<T>& g, const Var<T>& z, std::int64_t k,
                            LevelOutput<T, 1>& lv) {
-    lv.batch = RaggedBatch::from_sizes({k});
-    lv.coarse_adj = coarsen(g.raw, lv.clustering.pi);
-    lv.pooled = pool(lv.clustering.pi, z, cfg.pooling);
+    const RaggedBatch& bs = g.batch;
+    const std::int64_t B = bs.graphs();
+    lv.batch = RaggedBatch::from_sizes(std::vector<std::int64_t>(static_cast<std::size_t>(B), k));
+    Var<T> pi = lv.clustering.pi;
+    if (B > 1) {
+      const std::int64_t n = pi.size(0);
+      std::vector<std::int64_t> idx(static_cast<std::size_t>(n * k));
+      for (std::int64_t q = 0; q < B; ++q)
+        for (std::int64_t i = bs.node_off[q]; i < bs.node_off[q + 1]; ++i)
+          for (std::int64_t c = 0; c < k; ++c) idx[static_cast<std::size_t>(i * k + c)] = i * (B * k) + q * k + c;
+      pi = reshape(scatter_add(reshape(pi, Shape{n * k}), 0, idx, n * B * k), Shape{n, B * k});
+    }
+    lv.coarse_adj = coarsen(g.raw, pi);
+    lv.pooled = pool(pi, z, cfg.pooling);
     lv.adj_in = gcn_normalize_dense(lv.coarse_adj);
   }
   static LevelGraph<T> next_graph(const LevelOutput<T, 1>& lv, const LevelGraph<T>& /*g*/) {
@@ -316,18 +359,29 @@ struct MgnOrder<T, 2> {
 /// The learnable parts and the step of one MGN level (Def. 4; see the file comment): the
 /// clustering network (learned clustering only), the encoder of G_{s+1}, and for Order 2 the
 /// local decoder of G_s's clusters and the global decoder of G_{s+1} (all levels but the top).
-template <class T, int Order = 1>
+/// `Encoder` (Order 1 only) replaces the level's Gaussian encoder, e.g. by GcnDeterministicEncoder
+/// for a supervised MGN; it needs forward(Adjacency, NodeFeatures, eps) → GaussianLatent.
+template <class T, int Order = 1, class Encoder = typename MgnOrder<T, Order>::Encoder>
 class MgnLevel : public nn::Module<T> {
   static_assert(Order == 1 || Order == 2, "MgnLevel: Order must be 1 (first-order) or 2 (second-order)");
+  static_assert(Order == 1 || std::is_same_v<Encoder, typename MgnOrder<T, Order>::Encoder>,
+                "MgnLevel: a custom encoder is a first-order option");
 
  public:
   using Ops = MgnOrder<T, Order>;
 
   /// @param k clusters K_s of this level, @param has_global whether G_{s+1} gets a global decoder.
-  MgnLevel(const MgvaeConfig& cfg, std::int64_t k, bool has_global, CounterRng& rng) : cfg_(cfg), k_(k) {
+  MgnLevel(const MgvaeConfig& cfg, std::int64_t k, bool has_global, CounterRng& rng)
+    requires std::is_same_v<Encoder, typename MgnOrder<T, Order>::Encoder>
+      : MgnLevel(cfg, k, has_global, rng, [&cfg](CounterRng& r) { return Ops::make_encoder(cfg, cfg.latent, r); }) {}
+
+  /// With the encoder made by `make_encoder(rng)` (called after the clustering network is drawn).
+  template <class MakeEncoder>
+  MgnLevel(const MgvaeConfig& cfg, std::int64_t k, bool has_global, CounterRng& rng, MakeEncoder&& make_encoder)
+      : cfg_(cfg), k_(k) {
     check_arg(k >= 1, "MgnLevel", "k", "must be >= 1");
     if (cfg.clustering == ClusteringKind::Learned) cluster_ = this->register_module("cluster", Ops::make_clustering(cfg, k, rng));
-    encoder_ = this->register_module("encoder", Ops::make_encoder(cfg, cfg.latent, rng));
+    encoder_ = this->register_module("encoder", std::shared_ptr<Encoder>(make_encoder(rng)));
     if constexpr (Ops::kParametricDecoders) {
       local_ = this->register_module("local", Ops::make_decoder(cfg, rng));
       if (has_global) global_ = this->register_module("global", Ops::make_decoder(cfg, rng));
@@ -337,7 +391,7 @@ class MgnLevel : public nn::Module<T> {
   std::int64_t k() const { return k_; }
   ClusteringKind kind() const { return cfg_.clustering; }
   const typename Ops::ClusterNet& clustering() const { return *cluster_; }
-  const typename Ops::Encoder& encoder() const { return *encoder_; }
+  const Encoder& encoder() const { return *encoder_; }
 
   /// The level step G_s → G_{s+1}: `fixed` labels (fixed clustering) or the learned clustering
   /// with `gumbel` noise [N_s, K] (undefined: Eq. 4 argmax); `eps` the encoder noise (undefined: z = μ).
@@ -421,7 +475,7 @@ class MgnLevel : public nn::Module<T> {
   MgvaeConfig cfg_;
   std::int64_t k_;
   std::shared_ptr<typename Ops::ClusterNet> cluster_;
-  std::shared_ptr<typename Ops::Encoder> encoder_;
+  std::shared_ptr<Encoder> encoder_;
   DecoderHolder local_{}, global_{};
 };
 

@@ -16,7 +16,8 @@
 ///   by (degree + 1), the supervised reference's D⁻¹A normalisation (REFERENCE-NOTES §3.1);
 ///   Â = D̃^{-1/2}(A + I)D̃^{-1/2}.
 ///
-///   coarse levels s = 1 … L−1 with K_s = K^{L−s} clusters per graph (L = 3, K = 2: 4 then 2):
+///   coarse levels s = 1 … L−1 with K_s = K^{L−s} clusters per graph (L = 3, K = 2: 4 then 2), each one
+///   MGN level `MgnLevel<T, 1, GcnDeterministicEncoder<T>>` (models/mgn/level.hpp) on the batch:
 ///     Π_s   = c_s(Â_{s−1}, Z_{s−1})       learned clustering (LearnedClustering, Gumbel straight-through
 ///                                        in training, argmax in evaluation; Eq. 4), per node over the
 ///                                        K_s clusters *of its own graph*
@@ -48,6 +49,7 @@
 #include "mgvae/models/mgn/clustering.hpp"
 #include "mgvae/models/mgn/coarsen.hpp"
 #include "mgvae/models/mgn/gcn.hpp"
+#include "mgvae/models/mgn/level.hpp"
 #include "mgvae/models/mgn/pooling.hpp"
 #include "mgvae/nn/init.hpp"
 #include "mgvae/nn/linear.hpp"
@@ -330,6 +332,9 @@ struct MgnRegressorOutput {
 template <class T>
 class MgnRegressor : public nn::Module<T> {
  public:
+  /// A coarse level: learned clustering, coarsening, pooling and a tanh GCN stack (no sampling).
+  using Level = MgnLevel<T, 1, GcnDeterministicEncoder<T>>;
+
   /// @throw std::invalid_argument for non-positive sizes, levels < 1 or K < 1.
   explicit MgnRegressor(const MgnRegressorConfig& cfg) : cfg_(cfg) {
     const char* fn = "MgnRegressor";
@@ -352,15 +357,14 @@ class MgnRegressor : public nn::Module<T> {
     }
     latent_ = this->register_module("latent", std::make_shared<nn::Linear<T>>((cfg.layers + 1) * d, d, rng));
     const auto ks = cfg.cluster_counts();
-    for (std::size_t s = 0; s < ks.size(); ++s) {
-      const std::string p = "level" + std::to_string(s + 1);
-      cluster_.push_back(this->register_module(p + "_cluster",
-                                               std::make_shared<LearnedClustering<T>>(d, cfg.cluster_hidden, ks[s], rng)));
-      std::vector<std::shared_ptr<GcnLayer<T>>> enc;
-      for (int t = 0; t < cfg.coarse_layers; ++t)
-        enc.push_back(this->register_module(p + "_gcn" + std::to_string(t), std::make_shared<GcnLayer<T>>(d, d, rng, Activation::Tanh)));
-      coarse_.push_back(enc);
-    }
+    const MgvaeConfig lc = level_config(cfg);
+    const std::vector<std::int64_t> widths(static_cast<std::size_t>(cfg.coarse_layers), d);
+    for (std::size_t s = 0; s < ks.size(); ++s)
+      levels_.push_back(this->register_module(
+          "level" + std::to_string(s + 1),
+          std::make_shared<Level>(lc, ks[s], false, rng, [d, &widths](CounterRng& r) {
+            return std::make_shared<GcnDeterministicEncoder<T>>(d, widths, Activation::Tanh, r);
+          })));
     head_ = this->register_module("head", std::make_shared<nn::Linear<T>>(d * cfg.levels, 1, rng));
     // Registered last, so that without features every other parameter is initialised as before.
     if (cfg.node_feature_dim > 0)
@@ -368,6 +372,8 @@ class MgnRegressor : public nn::Module<T> {
   }
 
   const MgnRegressorConfig& config() const { return cfg_; }
+  /// The coarse level s = 1 … L−1 (index s − 1).
+  const Level& level(std::size_t i) const { return *levels_.at(i); }
   nn::Linear<T>& head() { return *head_; }
 
   /// Gumbel noise for a training step: one [nodes of level s−1, K_s] tensor per coarse level,
@@ -428,53 +434,44 @@ class MgnRegressor : public nn::Module<T> {
     std::vector<CsrMatrix<T>> coarse_ro;
     coarse_ro.reserve(ks.size());
 
-    // ---- coarse levels ---------------------------------------------------------------------
-    Adjacency<T> a_norm = a0;                           // Â of the current level (clustering input)
-    Adjacency<T> a_raw = Adjacency<T>::of(b.adjacency);  // A of the current level (coarsening operand)
-    std::vector<std::int64_t> gid = b.graph_of_node;    // graph of each node of the current level
+    // ---- coarse levels: one MGN level each (models/mgn/level.hpp) --------------------------------
+    std::vector<std::int64_t> sizes;
+    for (std::int64_t g = 0; g < B; ++g) sizes.push_back(b.offset[static_cast<std::size_t>(g + 1)] - b.offset[static_cast<std::size_t>(g)]);
+    LevelGraph<T> lg{RaggedBatch::from_sizes(sizes), a0, Adjacency<T>::of(b.adjacency), {}};
     for (std::size_t s = 0; s < ks.size(); ++s) {
-      const std::int64_t K = ks[s], n = z.size(0);
-      Var<T> logits = cluster_[s]->logits(a_norm, NodeFeatures<T>::of(z));  // [n, K]
-      Tensor<T> g;
-      if (!noise.empty()) {
-        check_same_shape(fn, "noise", noise[s].shape(), "clustering logits", logits.shape());
-        g = noise[s];
-      }
-      const Clustering<T> c = straight_through_gumbel(logits, g, static_cast<T>(cfg_.tau));
-      // Π [n, K] → block assignment [n, B·K]: node i of graph g goes to column g·K + k.
-      std::vector<std::int64_t> idx(static_cast<std::size_t>(n * K));
-      for (std::int64_t i = 0; i < n; ++i)
-        for (std::int64_t k = 0; k < K; ++k)
-          idx[static_cast<std::size_t>(i * K + k)] = i * (B * K) + gid[static_cast<std::size_t>(i)] * K + k;
-      const Var<T> pi = reshape(scatter_add(reshape(c.pi, Shape{n * K}), 0, idx, n * B * K), Shape{n, B * K});
-      const Var<T> ac = coarsen(a_raw, pi);    // [B·K, B·K], block diagonal
-      const Var<T> xc = pool(pi, z);           // [B·K, d]
-      const Var<T> an = gcn_normalize_dense(ac);
-      const Adjacency<T> a_c = Adjacency<T>::of(an);
-      Var<T> zc = xc;
-      for (const auto& l : coarse_[s]) zc = l->forward(a_c, zc);
-      out.coarse_adjacency.push_back(ac);
-      out.labels.push_back(c.labels);
-      out.latents.push_back(zc);
+      const std::int64_t K = ks[s];
+      if (!noise.empty())
+        check_same_shape(fn, "noise", noise[s].shape(), "clustering logits", Shape{lg.batch.nodes(), K});
+      LevelOutput<T, 1> lv = levels_[s]->forward(lg, z, noise.empty() ? Tensor<T>() : noise[s], Tensor<T>());
+      out.coarse_adjacency.push_back(lv.coarse_adj);
+      out.labels.push_back(lv.clustering.labels);
+      out.latents.push_back(lv.z);
       coarse_ro.push_back(coarse_readout<T>(B, K, cfg_.readout));
       readouts.push_back(&coarse_ro.back());
-      z = zc;
-      a_norm = a_c;
-      a_raw = Adjacency<T>::of(ac);
-      gid.assign(static_cast<std::size_t>(B * K), 0);
-      for (std::int64_t j = 0; j < B * K; ++j) gid[static_cast<std::size_t>(j)] = j / K;
+      lg = Level::next_graph(lv, lg);
+      z = lv.z;
     }
     out.prediction = readout_head(out.latents, readouts, head_->weight(), head_->bias());
     return out;
   }
 
  private:
+  /// The options of the coarse MGN levels (clustering GNN width, τ; pooling SumL2, straight-through Π).
+  static MgvaeConfig level_config(const MgnRegressorConfig& c) {
+    MgvaeConfig lc;
+    lc.in_features = c.hidden;
+    lc.latent = c.hidden;
+    lc.cluster_hidden = c.cluster_hidden;
+    lc.clustering = ClusteringKind::Learned;
+    lc.tau = c.tau;
+    return lc;
+  }
+
   MgnRegressorConfig cfg_;
   std::shared_ptr<nn::Linear<T>> emb_, latent_, head_, feat_;
   std::vector<std::shared_ptr<nn::Linear<T>>> conv_;
   std::vector<std::shared_ptr<GcnLayer<T>>> gcn_;
-  std::vector<std::shared_ptr<LearnedClustering<T>>> cluster_;
-  std::vector<std::vector<std::shared_ptr<GcnLayer<T>>>> coarse_;
+  std::vector<std::shared_ptr<Level>> levels_;
 };
 
 }  // namespace mgvae::models::property
