@@ -106,6 +106,11 @@ TEST_CASE("read_graph_list errors", "[data][graph_list]") {
   expect_parse_error(rd(p), p, 2, "header 'n m'");
   p = t.write("m.txt", "1\n3 1\n0.5 1\n");
   expect_parse_error(rd(p), p, 3, "not an integer");
+  // A corrupt header with an absurd node count (found by fuzzing: it allocated terabytes).
+  p = t.write("n.txt", "2\n6 0\n6666666666660 0\n1 2\n2\n");
+  expect_parse_error(rd(p), p, 3, "exceeds the reader's limit");
+  p = t.write("o.txt", "1\n67108865 0\n");  // one above the limit
+  expect_parse_error(rd(p), p, 2, "limit of 67108864 nodes");
 }
 
 TEST_CASE("read_index_file", "[data][graph_list]") {

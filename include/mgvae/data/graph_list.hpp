@@ -91,11 +91,15 @@ class LineReader {
 
 }  // namespace graph_list_detail
 
+/// Largest node count `read_graph_list` accepts for one graph (2^26): a graph costs O(n) memory
+/// even without edges, so a corrupt header such as "6666666666660 0" must not allocate terabytes.
+inline constexpr std::int64_t kMaxGraphListNodes = std::int64_t(1) << 26;
+
 /// Reads a graph-list file (format in the file comment). Every returned graph is canonical.
 /// `report` (if not null) receives the summed self loops / duplicates removed and isolated nodes.
 /// @throw mgvae::IoError (a ParseError) naming the file and the system error for a missing or unreadable
 ///   file; mgvae::ParseError naming file and line: empty file; a count line that is not one
-///   non-negative integer; a graph header that is not `n m`; an edge line that is not `u v`; a
+///   non-negative integer; a graph header that is not `n m`; a node count above kMaxGraphListNodes; an edge line that is not `u v`; a
 ///   non-numeric or negative number; a node id outside [0, n); the file ending before the declared
 ///   graphs/edges (truncated, or an edge count larger than the edges given); non-blank lines after
 ///   the last declared graph (an edge count smaller than the edges given).
@@ -119,6 +123,10 @@ inline std::vector<Graph> read_graph_list(const std::string& path, CleanupReport
       throw ParseError(path, rd.line(), "expected the header 'n m' of graph " + std::to_string(gi) + ", got " +
                                             std::to_string(tok.size()) + " field(s)");
     const std::int64_t n = rd.nonneg_int(tok[0], "node count");
+    if (n > kMaxGraphListNodes)
+      throw ParseError(path, rd.line(), "node count " + std::to_string(n) + " of graph " + std::to_string(gi) +
+                                            " exceeds the reader's limit of " + std::to_string(kMaxGraphListNodes) +
+                                            " nodes per graph");
     const std::int64_t m = rd.nonneg_int(tok[1], "edge count");
     const std::int64_t header_line = rd.line();
     std::vector<Graph::Edge> edges;
