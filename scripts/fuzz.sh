@@ -4,6 +4,7 @@
 # Exit 1 on the first crash (its input is left in build/fuzz/crash-<harness>-*).
 #
 #   bash scripts/fuzz.sh [SECONDS] [harness ...]      harnesses: linqs graph_list safetensors molecule_files
+#   FUZZ_SEED=N (default 1) fixes libFuzzer's random seed, so a short run (CI) repeats the same inputs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECONDS_EACH="${1:-60}"
@@ -38,7 +39,7 @@ for h in "${HARNESSES[@]}"; do
   work="$OUT/corpus_$h"
   rm -rf "$work" && mkdir -p "$work" && cp tests/fuzz/corpus/"$h"/* "$work"/
   log="$OUT/fuzz_$h.log"
-  if "$OUT/fuzz_$h" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+  if "$OUT/fuzz_$h" -seed="${FUZZ_SEED:-1}" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
        -artifact_prefix="$OUT/crash-$h-" "$work" > "$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || true)

@@ -53,6 +53,9 @@ TEST_CASE("QM9 count-line readers", "[molecules][readers]") {
 
   TempFile trunc("trunc", "4\nC\nCC\n");
   check_parse_error([&] { read_qm9_smiles(trunc.path); }, trunc.path, 4);
+  // A huge count with few lines is a truncation error, not a huge allocation (found by fuzzing).
+  TempFile huge("huge", "653834942\nC\nCC\n");
+  check_parse_error([&] { read_qm9_smiles(huge.path); }, huge.path, 4);
   TempFile extra("extra", "1\nC\nCC\n");
   check_parse_error([&] { read_qm9_smiles(extra.path); }, extra.path, 3);
   TempFile badcount("badcount", "x3\nC\n");

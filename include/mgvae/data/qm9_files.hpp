@@ -10,6 +10,7 @@
 /// Errors are mgvae::ParseError(file, line, msg) with a 1-based line (0 = the file as a whole);
 /// a file that cannot be opened gives mgvae::IoError (a ParseError naming the system error text).
 /// A trailing "\r" is accepted; blank lines after the N records are ignored.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -62,7 +63,9 @@ inline std::vector<std::string> read_count_lines(const std::string& path) {
     if (r.ec != std::errc() || r.ptr != e || n < 0) throw ParseError(path, 1, "bad count line '" + line + "'");
   }
   std::vector<std::string> out;
-  out.reserve(static_cast<std::size_t>(n));
+  // The count is untrusted until the lines are there: reserve at most 2^20 records up front (a corrupt
+  // count such as 653834942 must not allocate gigabytes; found by fuzzing).
+  out.reserve(static_cast<std::size_t>(std::min<std::int64_t>(n, std::int64_t(1) << 20)));
   std::int64_t lineno = 1;
   while (static_cast<std::int64_t>(out.size()) < n && std::getline(in, line)) {
     ++lineno;
