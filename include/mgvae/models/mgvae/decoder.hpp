@@ -157,15 +157,4 @@ Var<T> coarse_global_loss(const Var<T>& z, const Tensor<T>& target) {
   return mse(sigmoid(matmul(z, transpose(z, 0, 1))), constant(target));
 }
 
-/// A / max(A) of a non-negative weighted adjacency (zeros if A = 0), detached.
-template <class T>
-Tensor<T> scaled_target(const Tensor<T>& a) {
-  Tensor<T> c = a.contiguous().clone();
-  T m = 0;
-  for (std::int64_t i = 0; i < c.numel(); ++i) m = std::max(m, c.data()[i]);
-  if (m > 0)
-    for (std::int64_t i = 0; i < c.numel(); ++i) c.data()[i] /= m;
-  return c;
-}
-
 }  // namespace mgvae::models
