@@ -385,8 +385,8 @@ void BM_graphgen_community(benchmark::State& state) {
   cfg.seed = 1;
   cfg.prior = gg::PriorKind::Standard;
   gg::GraphGenModel<T> model(cfg);
-  gg::AdamOpt<T> opt(model.parameters(), 1e-3);
-  std::vector<const gg::SmallGraph*> bg;
+  mgvae::nn::Adam<T> opt(model.parameters(), static_cast<T>(1e-3));
+  std::vector<const mgvae::Graph*> bg;
   for (const auto& g : graphs) bg.push_back(&g);
   const CounterRng rng(1);
   std::uint64_t step_no = 0;

@@ -1,5 +1,5 @@
 // Size and shape mismatch errors of the models name both sizes: the one given and the one expected
-// (Mgvae / Mgvae<T, 2> forward and set_fixed_hierarchy, GraphGenModel::set_parameters, size matching).
+// (Mgvae / Mgvae<T, 2> forward and set_fixed_hierarchy, size matching).
 #include <string>
 #include <vector>
 

@@ -13,8 +13,8 @@
 namespace mgvae::graphgen {
 
 /// Node positions in [0,1]^2: circle start, then `iters` spring iterations.
-inline std::vector<std::pair<double, double>> spring_layout(const SmallGraph& g, int iters = 200) {
-  const int n = g.n;
+inline std::vector<std::pair<double, double>> spring_layout(const Graph& g, int iters = 200) {
+  const int n = static_cast<int>(g.n);
   std::vector<std::pair<double, double>> p(static_cast<std::size_t>(n));
   const double pi = 3.141592653589793;
   for (int i = 0; i < n; ++i)
@@ -70,7 +70,7 @@ inline std::vector<std::pair<double, double>> spring_layout(const SmallGraph& g,
 }
 
 /// One SVG with labelled rows of graphs: rows[i] is drawn as a row titled titles[i].
-inline std::string graphs_svg(const std::vector<std::vector<SmallGraph>>& rows, const std::vector<std::string>& titles,
+inline std::string graphs_svg(const std::vector<std::vector<Graph>>& rows, const std::vector<std::string>& titles,
                               int cell = 140) {
   std::size_t cols = 1;
   for (const auto& r : rows) cols = std::max(cols, r.size());
@@ -84,7 +84,7 @@ inline std::string graphs_svg(const std::vector<std::vector<SmallGraph>>& rows, 
     os << "<text x=\"6\" y=\"" << y0 + 16 << "\" font-family=\"sans-serif\" font-size=\"14\">"
        << (r < titles.size() ? titles[r] : std::string()) << "</text>\n";
     for (std::size_t c = 0; c < rows[r].size(); ++c) {
-      const SmallGraph& g = rows[r][c];
+      const Graph& g = rows[r][c];
       const double ox = static_cast<double>(c) * cell, oy = y0 + title_h;
       os << "<g>\n<rect x=\"" << ox + 2 << "\" y=\"" << oy + 2 << "\" width=\"" << cell - 4 << "\" height=\"" << cell - 4
          << "\" fill=\"none\" stroke=\"#ddd\"/>\n";

@@ -103,7 +103,7 @@ ThresholdCalibration calibrate_threshold_to_edges(const std::vector<Tensor<T>>& 
 
 /// Entry n (n = 0..n_max) = mean edge count of the graphs in `gs` with n nodes, or −1 where there is none.
 /// @throw std::invalid_argument for n_max < 0 or a graph with more than n_max nodes.
-inline std::vector<double> mean_edges_by_size(const std::vector<SmallGraph>& gs, int n_max) {
+inline std::vector<double> mean_edges_by_size(const std::vector<Graph>& gs, int n_max) {
   if (n_max < 0) throw std::invalid_argument("mean_edges_by_size: n_max must be >= 0");
   std::vector<double> sum(static_cast<std::size_t>(n_max + 1), 0.0), cnt(static_cast<std::size_t>(n_max + 1), 0.0);
   for (const auto& g : gs) {
@@ -122,7 +122,7 @@ inline std::vector<double> mean_edges_by_size(const std::vector<SmallGraph>& gs,
 /// whose K is smaller than its thresholded edge count can lose nodes). No edge → n = 0, as in
 /// `probabilities_to_graphs`. @throw std::invalid_argument for P not [S, N, N], mean_edges.size() ≠ N + 1.
 template <class T>
-std::vector<SmallGraph> probabilities_to_graphs_size_calibrated(const Tensor<T>& P, double threshold,
+std::vector<Graph> probabilities_to_graphs_size_calibrated(const Tensor<T>& P, double threshold,
                                                                 const std::vector<double>& mean_edges) {
   constexpr const char* fn = "probabilities_to_graphs_size_calibrated: ";
   if (P.dim() != 3 || P.size(1) != P.size(2)) throw std::invalid_argument(std::string(fn) + "P must be [S, N, N]");
@@ -130,7 +130,7 @@ std::vector<SmallGraph> probabilities_to_graphs_size_calibrated(const Tensor<T>&
   if (static_cast<std::int64_t>(mean_edges.size()) != N + 1)
     throw std::invalid_argument(std::string(fn) + "mean_edges must have N + 1 entries");
   const Tensor<T> c = P.contiguous();
-  std::vector<SmallGraph> out;
+  std::vector<Graph> out;
   for (std::int64_t s = 0; s < S; ++s) {
     const T* p = c.data() + s * N * N;
     auto q = [&](std::int64_t u, std::int64_t v) {
@@ -161,16 +161,16 @@ std::vector<SmallGraph> probabilities_to_graphs_size_calibrated(const Tensor<T>&
       for (std::size_t k = 0; k < K; ++k)
         a[static_cast<std::size_t>(pairs[k].u * N + pairs[k].v)] = a[static_cast<std::size_t>(pairs[k].v * N + pairs[k].u)] = 1;
     }
-    out.push_back(strip_isolated(from_dense(static_cast<int>(N), a)));
+    out.push_back(strip_isolated(from_dense(N, a)));
   }
   return out;
 }
 
 /// Node counts of `gs`, in order.
-inline std::vector<int> node_counts(const std::vector<SmallGraph>& gs) {
+inline std::vector<int> node_counts(const std::vector<Graph>& gs) {
   std::vector<int> n;
   n.reserve(gs.size());
-  for (const auto& g : gs) n.push_back(g.n);
+  for (const auto& g : gs) n.push_back(static_cast<int>(g.n));
   return n;
 }
 
@@ -178,7 +178,7 @@ inline std::vector<int> node_counts(const std::vector<SmallGraph>& gs) {
 /// `generated` (a calibration batch of the generator); `size_acceptance_from_sizes` on the node counts.
 /// @throw std::invalid_argument for n_max < 0, an empty list, a graph with more than n_max nodes, or no size
 /// that both lists have.
-inline std::vector<double> size_acceptance(const std::vector<SmallGraph>& ref, const std::vector<SmallGraph>& generated,
+inline std::vector<double> size_acceptance(const std::vector<Graph>& ref, const std::vector<Graph>& generated,
                                            int n_max) {
   return size_acceptance_from_sizes(node_counts(ref), node_counts(generated), n_max);
 }
@@ -192,16 +192,16 @@ using mgvae::SizeMatchingCalibration;
 /// `size_acceptance(ref, generated, n_max)` plus the calibration batch's size distribution and expected
 /// acceptance rate. Used per edge threshold by the trainer (the batch depends on the threshold).
 /// @throw std::invalid_argument as `size_acceptance`.
-inline SizeMatchingCalibration calibrate_size_matching(const std::vector<SmallGraph>& ref,
-                                                       const std::vector<SmallGraph>& generated, int n_max) {
+inline SizeMatchingCalibration calibrate_size_matching(const std::vector<Graph>& ref,
+                                                       const std::vector<Graph>& generated, int n_max) {
   return calibrate_size_matching_from_sizes(node_counts(ref), node_counts(generated), n_max);
 }
 
 /// Keeps graph k of `gs` when rng.uniform(offset + k) < acceptance[n_k] (positions offset, offset + 1, …).
 /// @throw std::invalid_argument for a graph whose n has no entry in `acceptance`.
-inline std::vector<SmallGraph> accept_by_size(std::vector<SmallGraph> gs, const std::vector<double>& acceptance,
+inline std::vector<Graph> accept_by_size(std::vector<Graph> gs, const std::vector<double>& acceptance,
                                               const CounterRng& rng, std::uint64_t offset) {
-  std::vector<SmallGraph> out;
+  std::vector<Graph> out;
   for (auto k : accepted_by_size(node_counts(gs), acceptance, rng, offset)) out.push_back(std::move(gs[k]));
   return out;
 }

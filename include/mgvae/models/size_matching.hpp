@@ -1,7 +1,7 @@
 #pragma once
 /// @file size_matching.hpp
 /// Size matching by rejection sampling, shared by the graph-generation trainer (graphgen/tuning.hpp:
-/// `size_acceptance`, `calibrate_size_matching`, `accept_by_size` on SmallGraph node counts) and the
+/// `size_acceptance`, `calibrate_size_matching`, `accept_by_size` on Graph node counts) and the
 /// autoregressive molecule sampler (molgen/autoregressive.hpp: `ar_sample_size_matched`, heavy-atom counts).
 ///
 /// A generated object of size n is accepted with probability a(n) = r(n) / max r, r(n) = p_ref(n) / p_gen(n)

@@ -16,10 +16,10 @@ using TD = Tensor<double>;
 namespace {
 
 // one path graph per entry of ns, with that many nodes
-std::vector<SmallGraph> graphs_of(const std::vector<int>& ns) {
-  std::vector<SmallGraph> gs;
+std::vector<Graph> graphs_of(const std::vector<int>& ns) {
+  std::vector<Graph> gs;
   for (int n : ns) {
-    SmallGraph g;
+    Graph g;
     g.n = n;
     for (int u = 0; u + 1 < n; ++u) g.edges.emplace_back(u, u + 1);
     gs.push_back(g);
@@ -158,7 +158,7 @@ TEST_CASE("graphgen: reduced-temperature sampling scales the standard-prior draw
 
 TEST_CASE("graphgen: per-size edge-count calibration of the sampled graphs", "[graphgen][tuning]") {
   // table of mean edge counts by node count
-  SmallGraph g3, g3b, g4;
+  Graph g3, g3b, g4;
   g3.n = 3;
   g3.edges = {{0, 1}, {1, 2}};
   g3b.n = 3;
@@ -197,12 +197,12 @@ TEST_CASE("graphgen: per-size edge-count calibration of the sampled graphs", "[g
   const auto up = probabilities_to_graphs_size_calibrated(P, 0.5, table);
   REQUIRE(up.size() == 1);
   CHECK(up[0].n == 4);
-  CHECK(up[0].edges == std::vector<std::pair<int, int>>{{0, 1}, {0, 2}, {1, 2}, {1, 3}, {2, 3}});
+  CHECK(up[0].edges == std::vector<Graph::Edge>{{0, 1}, {0, 2}, {1, 2}, {1, 3}, {2, 3}});
   // size 4 -> 2 edges: {0,1} and {1,2}; node 3 becomes isolated and is stripped
   table[4] = 2.0;
   const auto down = probabilities_to_graphs_size_calibrated(P, 0.5, table);
   CHECK(down[0].n == 3);
-  CHECK(down[0].edges == std::vector<std::pair<int, int>>{{0, 1}, {1, 2}});
+  CHECK(down[0].edges == std::vector<Graph::Edge>{{0, 1}, {1, 2}});
   // more edges requested than pairs inside V: the complete graph on V
   table[4] = 10.0;
   CHECK(probabilities_to_graphs_size_calibrated(P, 0.5, table)[0].edges.size() == 6);

@@ -36,6 +36,8 @@
 #include "mgvae/core/rng.hpp"
 #include "mgvae/models/equivariant_prior.hpp"
 #include "mgvae/models/graphgen/graph_data.hpp"
+#include "mgvae/nn/linear.hpp"
+#include "mgvae/nn/module.hpp"
 #include "mgvae/ops/gumbel.hpp"
 #include "mgvae/ops/loss.hpp"
 #include "mgvae/ops/elementwise.hpp"
@@ -67,22 +69,6 @@ struct ModelConfig {
   double jitter = 1e-4;           ///< ε added to both covariances of the learned-prior KL (paper App. C)
 };
 
-/// Affine map x W + b on the last axis (x is 2-D or 3-D).
-template <class T>
-struct Dense {
-  Var<T> W, b;
-  Dense() = default;
-  Dense(std::int64_t in, std::int64_t out, const CounterRng& rng, std::vector<Var<T>>& params) {
-    HeapScope heap;
-    const T a = static_cast<T>(std::sqrt(6.0 / static_cast<double>(in + out)));
-    W = Var<T>(Tensor<T>::uniform({in, out}, rng, -a, a), true);
-    b = Var<T>(Tensor<T>::zeros({out}), true);
-    params.push_back(W);
-    params.push_back(b);
-  }
-  Var<T> operator()(const Var<T>& x) const { return add(matmul(x, W), b); }
-};
-
 /// Noise for one forward pass (explicit so tests can permute it with the nodes).
 template <class T>
 struct Noise {
@@ -112,8 +98,23 @@ struct ForwardOut {
   std::vector<LevelOut<T>> levels;
 };
 
+/// The parameters of the learned prior (mu [M, d_z], a [d_z], b [d_z]) as a sub-module ("prior"),
+/// registered after every layer so that the layers' parameters keep their order.
 template <class T>
-class GraphGenModel {
+struct PriorModule : nn::Module<T> {
+  PriorModule(std::int64_t slots, std::int64_t dz, const CounterRng& rng) {
+    p.mu = this->register_parameter("mu", Tensor<T>::randn({slots, dz}, rng));
+    p.a = this->register_parameter("a", Tensor<T>::ones({dz}));
+    p.b = this->register_parameter("b", Tensor<T>::zeros({dz}));
+  }
+  models::EquivariantPriorParams<T> p;
+};
+
+/// The model. Parameters are registered (nn::Module): `parameters()` for the optimiser,
+/// nn::save_checkpoint / load_checkpoint for files. Every layer is an nn::Linear whose weight is
+/// drawn from its own stream `CounterRng(seed, 0x6767).split(k)`, k = 0, 1, … in construction order.
+template <class T>
+class GraphGenModel : public nn::Module<T> {
  public:
   /// @throw std::invalid_argument (naming the field) for a non-positive size, tau or slot count, or jitter < 0.
   explicit GraphGenModel(const ModelConfig& c) : cfg_(c) {
@@ -127,96 +128,47 @@ class GraphGenModel {
     check_arg(c.jitter >= 0, fn, "jitter", "must be >= 0");
     CounterRng root(c.seed, 0x6767);
     std::uint64_t k = 0;
-    auto next = [&]() { return root.split(k++); };
+    auto dense = [&](const std::string& name, std::int64_t in, std::int64_t out) {
+      CounterRng r = root.split(k++);
+      return this->register_module(name, std::make_shared<nn::Linear<T>>(in, out, r));
+    };
     const std::int64_t H = c.hidden, dz = c.latent, N = c.n_max;
-    in_ = Dense<T>(GraphBatch<T>::kFeatures, H, next(), params_);
-    for (int t = 0; t < c.layers; ++t) mp_.emplace_back(H, H, next(), params_);
-    read_ = Dense<T>(H * (c.layers + 1), H, next(), params_);
-    mu_ = Dense<T>(H, dz, next(), params_);
-    lv_ = Dense<T>(H, dz, next(), params_);
-    dec1_ = Dense<T>(N * dz, c.dec_hidden, next(), params_);
-    dec2_ = Dense<T>(c.dec_hidden, c.dec_hidden, next(), params_);
-    dec3_ = Dense<T>(c.dec_hidden, N * N, next(), params_);
+    in_ = dense("in", GraphBatch<T>::kFeatures, H);
+    for (int t = 0; t < c.layers; ++t) mp_.push_back(dense("mp" + std::to_string(t), H, H));
+    read_ = dense("read", H * (c.layers + 1), H);
+    mu_ = dense("mu", H, dz);
+    lv_ = dense("logvar", H, dz);
+    dec1_ = dense("dec1", N * dz, c.dec_hidden);
+    dec2_ = dense("dec2", c.dec_hidden, c.dec_hidden);
+    dec3_ = dense("dec3", c.dec_hidden, N * N);
     for (int l = c.levels; l >= 1; --l) {
       Coarse cl;
       cl.K = 1 << l;
+      const std::string tag = "level" + std::to_string(l) + "_";
       std::int64_t in = dz;
       for (int t = 0; t < c.coarse_layers; ++t) {
-        cl.cluster.emplace_back(in, H, next(), params_);
+        cl.cluster.push_back(dense(tag + "cluster" + std::to_string(t), in, H));
         in = H;
       }
-      cl.cluster_out = Dense<T>(H, cl.K, next(), params_);
+      cl.cluster_out = dense(tag + "cluster_out", H, cl.K);
       in = dz;
       for (int t = 0; t < c.coarse_layers; ++t) {
-        cl.enc.emplace_back(in, H, next(), params_);
+        cl.enc.push_back(dense(tag + "enc" + std::to_string(t), in, H));
         in = H;
       }
-      cl.mu = Dense<T>(H * c.coarse_layers, dz, next(), params_);
-      cl.lv = Dense<T>(H * c.coarse_layers, dz, next(), params_);
-      cl.dec = Dense<T>(dz, H, next(), params_);
+      cl.mu = dense(tag + "mu", H * c.coarse_layers, dz);
+      cl.lv = dense(tag + "logvar", H * c.coarse_layers, dz);
+      cl.dec = dense(tag + "dec", dz, H);
       coarse_.push_back(std::move(cl));
     }
-    if (c.prior == PriorKind::Learned) {  // after all other parameters: their initialisation is unchanged
-      HeapScope heap;
-      prior_.mu = Var<T>(Tensor<T>::randn({c.prior_slots, dz}, next()), true);
-      prior_.a = Var<T>(Tensor<T>::ones({dz}), true);
-      prior_.b = Var<T>(Tensor<T>::zeros({dz}), true);
-      params_.push_back(prior_.mu);
-      params_.push_back(prior_.a);
-      params_.push_back(prior_.b);
-    }
+    if (c.prior == PriorKind::Learned)  // after all other parameters: their initialisation is unchanged
+      prior_ = this->register_module("prior", std::make_shared<PriorModule<T>>(c.prior_slots, dz, root.split(k++)))->p;
   }
 
   GraphGenModel(const GraphGenModel&) = delete;
   GraphGenModel& operator=(const GraphGenModel&) = delete;
 
   const ModelConfig& config() const { return cfg_; }
-  const std::vector<Var<T>>& parameters() const { return params_; }
-
-  /// Rebinds every parameter to `ps` (same order and shapes as parameters()); used by the
-  /// gradient check, which differentiates the loss with respect to fresh leaves.
-  void set_parameters(const std::vector<Var<T>>& ps) {
-    std::vector<Var<T>*> slots;
-    auto add = [&](Dense<T>& d) {
-      slots.push_back(&d.W);
-      slots.push_back(&d.b);
-    };
-    add(in_);
-    for (auto& d : mp_) add(d);
-    add(read_);
-    add(mu_);
-    add(lv_);
-    add(dec1_);
-    add(dec2_);
-    add(dec3_);
-    for (auto& c : coarse_) {
-      for (auto& d : c.cluster) add(d);
-      add(c.cluster_out);
-      for (auto& d : c.enc) add(d);
-      add(c.mu);
-      add(c.lv);
-      add(c.dec);
-    }
-    if (cfg_.prior == PriorKind::Learned) {
-      slots.push_back(&prior_.mu);
-      slots.push_back(&prior_.a);
-      slots.push_back(&prior_.b);
-    }
-    if (ps.size() != slots.size())
-      throw_invalid("GraphGenModel::set_parameters", "got " + std::to_string(ps.size()) + " parameter tensors, the model has " +
-                                                         std::to_string(slots.size()));
-    for (std::size_t i = 0; i < ps.size(); ++i) {
-      check_same_shape("GraphGenModel::set_parameters", "new", ps[i].shape(), "old", slots[i]->shape());
-      *slots[i] = ps[i];
-    }
-    params_ = ps;
-  }
-  std::int64_t num_parameters() const {
-    std::int64_t n = 0;
-    for (const auto& p : params_) n += p.numel();
-    return n;
-  }
-
   /// Cluster counts per coarse level, finest first (e.g. {4, 2} for L = 2).
   std::vector<int> cluster_counts() const {
     std::vector<int> k;
@@ -243,23 +195,23 @@ class GraphGenModel {
   std::pair<Var<T>, Var<T>> encode(const GraphBatch<T>& b) const {
     const Var<T> m = constant(b.mask);
     const Var<T> Ahat = constant(normalized_adjacency(b.A, b.mask));
-    Var<T> h = mul(tanh(in_(constant(b.X))), m);
+    Var<T> h = mul(tanh(in_->forward(constant(b.X))), m);
     std::vector<Var<T>> hs{h};
     for (const auto& L : mp_) {
-      h = mul(tanh(matmul(Ahat, L(h))), m);
+      h = mul(tanh(matmul(Ahat, L->forward(h))), m);
       hs.push_back(h);
     }
-    Var<T> r = tanh(read_(concat(hs, -1)));
-    return {mul(mu_(r), m), mul(lv_(r), m)};
+    Var<T> r = tanh(read_->forward(concat(hs, -1)));
+    return {mul(mu_->forward(r), m), mul(lv_->forward(r), m)};
   }
 
   /// Global decoder: symmetric logits [B,N,N] from z [B,N,d_z].
   Var<T> decode(const Var<T>& z) const {
     const std::int64_t B = z.size(0), N = cfg_.n_max;
     Var<T> f = reshape(z, Shape{B, N * cfg_.latent});
-    Var<T> h = tanh(dec1_(f));
-    h = tanh(dec2_(h));
-    Var<T> o = reshape(dec3_(h), Shape{B, N, N});
+    Var<T> h = tanh(dec1_->forward(f));
+    h = tanh(dec2_->forward(h));
+    Var<T> o = reshape(dec3_->forward(h), Shape{B, N, N});
     return mul_scalar(add(o, transpose(o, 1, 2)), T(0.5));
   }
 
@@ -308,8 +260,8 @@ class GraphGenModel {
       // clustering GNN
       const Var<T> Ahat = normalized_adjacency_var(A_prev, m_prev);
       Var<T> h = Z_prev;
-      for (const auto& L : c.cluster) h = mul(tanh(matmul(Ahat, L(h))), mp);
-      lo.logits = c.cluster_out(h);
+      for (const auto& L : c.cluster) h = mul(tanh(matmul(Ahat, L->forward(h))), mp);
+      lo.logits = c.cluster_out->forward(h);
       GumbelSoftmaxOptions go;
       go.straight_through = cfg_.straight_through;
       go.argmax_of_scaled = true;
@@ -336,16 +288,16 @@ class GraphGenModel {
       Var<T> e = Z_c;
       std::vector<Var<T>> es;
       for (const auto& L : c.enc) {
-        e = mul(tanh(matmul(Ahat_c, L(e))), mc);
+        e = mul(tanh(matmul(Ahat_c, L->forward(e))), mc);
         es.push_back(e);
       }
       Var<T> ecat = es.size() == 1 ? es[0] : concat(es, -1);
-      lo.mu = mul(c.mu(ecat), mc);
-      Var<T> lvc = mul(c.lv(ecat), mc);
+      lo.mu = mul(c.mu->forward(ecat), mc);
+      Var<T> lvc = mul(c.lv->forward(ecat), mc);
       Var<T> zc = mul(add(lo.mu, mul(exp(mul_scalar(lvc, T(0.5))), constant(nz.eps_coarse[li]))), mc);
       lo.kl = kl_normal(lo.mu, lvc, lo.mask, Bf);
       // coarse decoder: sigmoid((z W)(z W)^T) vs A_c / 2|E|, masked to non-empty clusters
-      Var<T> pz = c.dec(zc);
+      Var<T> pz = c.dec->forward(zc);
       Var<T> pred = sigmoid(matmul(pz, transpose(pz, 1, 2)));
       Var<T> target = div(lo.A_c, constant(two_e));
       Tensor<T> mm = pair_mask(lo.mask);
@@ -439,10 +391,8 @@ class GraphGenModel {
  private:
   struct Coarse {
     int K = 2;
-    std::vector<Dense<T>> cluster;
-    Dense<T> cluster_out;
-    std::vector<Dense<T>> enc;
-    Dense<T> mu, lv, dec;
+    std::vector<std::shared_ptr<nn::Linear<T>>> cluster, enc;
+    std::shared_ptr<nn::Linear<T>> cluster_out, mu, lv, dec;
   };
 
   /// D̃⁻¹(A + I_real) on a constant adjacency; padding rows are zero.
@@ -517,57 +467,10 @@ class GraphGenModel {
   }
 
   ModelConfig cfg_;
-  std::vector<Var<T>> params_;
-  Dense<T> in_, read_, mu_, lv_, dec1_, dec2_, dec3_;
-  std::vector<Dense<T>> mp_;
+  std::shared_ptr<nn::Linear<T>> in_, read_, mu_, lv_, dec1_, dec2_, dec3_;
+  std::vector<std::shared_ptr<nn::Linear<T>>> mp_;
   std::vector<Coarse> coarse_;
   models::EquivariantPriorParams<T> prior_;
-};
-
-/// Adam (Kingma & Ba) over a parameter list; state lives on the heap.
-template <class T>
-class AdamOpt {
- public:
-  AdamOpt(std::vector<Var<T>> params, double lr, double b1 = 0.9, double b2 = 0.999, double eps = 1e-8)
-      : p_(std::move(params)), lr_(lr), b1_(b1), b2_(b2), eps_(eps) {
-    HeapScope heap;
-    for (const auto& p : p_) {
-      m_.push_back(Tensor<T>::zeros(p.shape()));
-      v_.push_back(Tensor<T>::zeros(p.shape()));
-    }
-  }
-  void zero_grad() {
-    for (auto& p : p_) p.zero_grad();
-  }
-  /// One update; returns the global gradient norm before the update.
-  double step() {
-    ++t_;
-    const double c1 = 1.0 - std::pow(b1_, static_cast<double>(t_)), c2 = 1.0 - std::pow(b2_, static_cast<double>(t_));
-    double gn = 0;
-    for (std::size_t k = 0; k < p_.size(); ++k) {
-      const Tensor<T>& g = p_[k].grad();
-      if (!g.defined()) continue;
-      const Tensor<T> gc = g.contiguous();
-      T* w = p_[k].value().data();
-      T* m = m_[k].data();
-      T* v = v_[k].data();
-      for (std::int64_t i = 0; i < gc.numel(); ++i) {
-        const double gi = gc.data()[i];
-        gn += gi * gi;
-        m[i] = static_cast<T>(b1_ * m[i] + (1 - b1_) * gi);
-        v[i] = static_cast<T>(b2_ * v[i] + (1 - b2_) * gi * gi);
-        w[i] -= static_cast<T>(lr_ * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps_));
-      }
-    }
-    return std::sqrt(gn);
-  }
-  void set_lr(double lr) { lr_ = lr; }
-
- private:
-  std::vector<Var<T>> p_;
-  std::vector<Tensor<T>> m_, v_;
-  double lr_, b1_, b2_, eps_;
-  std::int64_t t_ = 0;
 };
 
 /// Turns edge probabilities [S,N,N] into graphs: symmetrise (mean of the two directions),
@@ -575,11 +478,11 @@ class AdamOpt {
 /// when `bernoulli`, which ignores the threshold), zero diagonal, strip isolated nodes. Graphs
 /// without edges come back with n = 0.
 template <class T>
-std::vector<SmallGraph> probabilities_to_graphs(const Tensor<T>& P, bool bernoulli, const CounterRng& rng,
+std::vector<Graph> probabilities_to_graphs(const Tensor<T>& P, bool bernoulli, const CounterRng& rng,
                                                 double threshold = 0.5) {
   const std::int64_t S = P.size(0), N = P.size(1);
   const Tensor<T> c = P.contiguous();
-  std::vector<SmallGraph> out;
+  std::vector<Graph> out;
   std::uint64_t pos = 0;
   for (std::int64_t s = 0; s < S; ++s) {
     const T* p = c.data() + s * N * N;
@@ -590,7 +493,7 @@ std::vector<SmallGraph> probabilities_to_graphs(const Tensor<T>& P, bool bernoul
         const bool e = bernoulli ? rng.uniform(pos++) < q : q > threshold;
         a[static_cast<std::size_t>(u * N + v)] = a[static_cast<std::size_t>(v * N + u)] = e ? 1 : 0;
       }
-    out.push_back(strip_isolated(from_dense(static_cast<int>(N), a)));
+    out.push_back(strip_isolated(from_dense(N, a)));
   }
   return out;
 }
