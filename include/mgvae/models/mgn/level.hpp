@@ -281,18 +281,7 @@ struct MgnOrder<T, 2> {
   }
   /// w_kl · mean_g Σ_c KL(N(μ_gc, L L ᵀ + εI) ‖ N(0, (1 + ε) I)) / n_g².
   static Var<T> kl(const MgvaeConfig& cfg, const RaggedBatch& b, const SecondOrderPosterior<T>& post) {
-    Var<T> total;
-    const T jitter = static_cast<T>(cfg.order2_jitter);
-    for (std::int64_t g = 0; g < b.graphs(); ++g) {
-      const std::int64_t n = b.size(g);
-      const Var<T> mu_g = transpose(slice(post.mu, 0, b.node_off[g], b.node_off[g + 1]), 0, 1);  // [d, n]
-      Tensor<T> eye = Tensor<T>::zeros(Shape{1, n, n});
-      for (std::int64_t i = 0; i < n; ++i) eye.data()[i * n + i] = T(1);
-      const Var<T> kl = mul_scalar(sum(gaussian_kl(mu_g, post.L[static_cast<std::size_t>(g)],
-                                                   constant(Tensor<T>::zeros(Shape{1, n})), constant(eye), jitter)),
-                                   T(1) / static_cast<T>(n * n));
-      total = total.defined() ? add(total, kl) : kl;
-    }
+    const Var<T> total = second_order_standard_kl(b, post, static_cast<T>(cfg.order2_jitter), /*per_pair_mean=*/true);
     return mul_scalar(total, static_cast<T>(cfg.w_kl / static_cast<double>(b.graphs())));
   }
   /// The local decoder applied to every cluster of G_s separately (a cluster's induced subgraph is

@@ -112,6 +112,28 @@ struct SecondOrderPosterior {
   std::vector<Var<T>> L;
 };
 
+/// Σ_g w_g Σ_c KL(N(μ_gc, L_gc L_gcᵀ + εI) ‖ N(0, (1 + ε) I)) over the graphs of a ragged batch
+/// (graphs without nodes skipped), with w_g = 1, or w_g = 1 / n_g² when `per_pair_mean` (the
+/// second-order MGVAE's per-graph normalisation). The one second-order KL to the standard prior:
+/// `SecondOrderEncoder::kl_standard` and the Order-2 MGN level (level.hpp) call it.
+template <class T>
+Var<T> second_order_standard_kl(const RaggedBatch& b, const SecondOrderPosterior<T>& post, T jitter,
+                                bool per_pair_mean = false) {
+  Var<T> total;
+  for (std::int64_t g = 0; g < b.graphs(); ++g) {
+    const std::int64_t n = b.size(g);
+    if (n == 0) continue;
+    const Var<T> mu_g = transpose(slice(post.mu, 0, b.node_off[g], b.node_off[g + 1]), 0, 1);  // [d, n]
+    Tensor<T> eye = Tensor<T>::zeros(Shape{1, n, n});
+    for (std::int64_t i = 0; i < n; ++i) eye.data()[i * n + i] = T(1);
+    Var<T> kl = sum(gaussian_kl(mu_g, post.L[static_cast<std::size_t>(g)], constant(Tensor<T>::zeros(Shape{1, n})),
+                                constant(eye), jitter));
+    if (per_pair_mean) kl = mul_scalar(kl, T(1) / static_cast<T>(n * n));
+    total = total.defined() ? add(total, kl) : kl;
+  }
+  return total.defined() ? total : constant(Tensor<T>::scalar(T(0)));
+}
+
 /// Second-order encoder q(Z | A, X) with Σ = L Lᵀ + εI (App. B).
 template <class T>
 class SecondOrderEncoder : public nn::Module<T> {
@@ -178,17 +200,7 @@ class SecondOrderEncoder : public nn::Module<T> {
 
   /// Σ_g Σ_c KL(N(μ_gc, L_gc L_gcᵀ + εI) ‖ N(0, (1 + ε) I)): a scalar, permutation invariant.
   Var<T> kl_standard(const RaggedBatch& b, const SecondOrderPosterior<T>& post) const {
-    Var<T> total;
-    for (std::int64_t g = 0; g < b.graphs(); ++g) {
-      const std::int64_t n = b.size(g);
-      if (n == 0) continue;
-      const Var<T> mu_g = transpose(slice(post.mu, 0, b.node_off[g], b.node_off[g + 1]), 0, 1);  // [d, n]
-      Tensor<T> eye = Tensor<T>::zeros(Shape{1, n, n});
-      for (std::int64_t i = 0; i < n; ++i) eye.data()[i * n + i] = T(1);
-      const Var<T> kl = sum(gaussian_kl(mu_g, post.L[g], constant(Tensor<T>::zeros(Shape{1, n})), constant(eye), jitter_));
-      total = total.defined() ? add(total, kl) : kl;
-    }
-    return total.defined() ? total : constant(Tensor<T>::scalar(T(0)));
+    return second_order_standard_kl(b, post, jitter_);
   }
   std::int64_t latent() const noexcept { return d_; }
   T jitter() const noexcept { return jitter_; }
