@@ -11,8 +11,9 @@
 ///   (Jang et al. 2017) — or, without straight-through, Π = soft. The noise is an argument so that
 ///   a permuted graph can get the permuted noise (exact equivariance, Def. 9).
 /// * `gumbel_softmax_st(ℓ, τ, rng, offset)`: the same straight-through sample with the noise drawn
-///   by `sample_gumbel` from the counter-based RNG at positions offset + i·K + k, so a
-///   (seed, stream, offset) triple gives the same sample on every platform.
+///   from the counter-based RNG at positions offset + i·K + k (as `sample_gumbel`), so a
+///   (seed, stream, offset) triple gives the same sample on every platform; one fused op on the CPU
+///   kernel `kernels::cpu::gumbel_softmax_forward/backward` (the CUDA kernel's reference).
 /// * `straight_through(hard, soft)`: the estimator itself; `one_hot_argmax`: the hard sample.
 /// * `balanced_cut_kl(assign)`: KL(P ‖ U_K) = Σ_k P_k log(K P_k) with P_k = (1/N) Σ_i Π_ik, for an
 ///   assignment Π [N, K] (hard, soft or straight-through), 0·log 0 = 0. It is 0 exactly for balanced
@@ -26,6 +27,7 @@
 #include "mgvae/autodiff/var.hpp"
 #include "mgvae/core/error.hpp"
 #include "mgvae/core/rng.hpp"
+#include "mgvae/kernels/cpu/gumbel.hpp"
 #include "mgvae/ops/elementwise.hpp"
 #include "mgvae/ops/reduce.hpp"
 #include "mgvae/ops/softmax.hpp"
@@ -135,9 +137,20 @@ Var<T> gumbel_softmax_st(const Var<T>& logits, T tau, const CounterRng& rng, std
   check_arg(tau > T(0) && std::isfinite(tau), fn, "tau", "must be finite and > 0, got " + std::to_string(tau));
   const Tensor<T> lv = logits.value().contiguous();
   check_finite(fn, "logits", lv.data(), lv.numel());
-  GumbelSample<T> g = gumbel_softmax(logits, sample_gumbel<T>(s, rng, offset), T(1) / tau);
-  if (index) *index = std::move(g.labels);
-  return g.pi;
+  // One fused op on the CPU kernel (kernels/cpu/gumbel.hpp, the reference of the CUDA kernel):
+  // value = the hard one-hot, backward = the relaxed sample's Jacobian (straight-through).
+  const std::int64_t N = s[0], K = s[1];
+  Tensor<T> hard(s), soft(s);
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(N));
+  kernels::cpu::gumbel_softmax_forward(N, K, lv.data(), tau, rng, offset, hard.data(), soft.data(), idx.data());
+  if (index) *index = std::move(idx);
+  return make_result<T>(hard, {logits}, [logits, soft, tau, N, K](const Tensor<T>& g) {
+    if (!logits.requires_grad()) return;
+    const Tensor<T> gc = g.contiguous();
+    Tensor<T> d(Shape{N, K});
+    kernels::cpu::gumbel_softmax_backward(N, K, soft.data(), tau, gc.data(), d.data());
+    logits.node().accumulate(d);
+  });
 }
 
 namespace detail {
