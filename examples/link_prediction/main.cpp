@@ -40,6 +40,7 @@
 #include "mgvae/nn/optim.hpp"
 #include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
+#include "../common/resume.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -154,6 +155,8 @@ int run(int argc, char** argv) {
   app.add_option("--hierarchy-grad", hierarchy_grad, "scale of the gradient the hierarchy sends into the finest latents (1 = plain backprop)");
   app.add_flag("--no-local-grad", no_local_grad, "do not pass local-decoder gradients to the learned clustering");
   app.add_option("--log-every", log_every, "progress line every N epochs")->check(CLI::PositiveNumber);
+  examples::ResumeOptions resume;
+  examples::add_resume_options(app, resume);
   app.footer(examples::kDivergenceHelp);
   CLI11_PARSE(app, argc, argv);
 #if defined(_OPENMP)
@@ -224,8 +227,48 @@ int run(int argc, char** argv) {
   const long total_epochs = static_cast<long>(epochs) * seeds;
   examples::Divergence divergence;
   bool run_diverged = false;
+  json cfg{{"data", source},        {"model", model},   {"clustering", model == "mgvae" ? clustering : "none"},
+           {"levels", levels},      {"clusters_per_level", k}, {"layers", layers},
+           {"hidden", hidden},      {"latent", latent}, {"epochs", epochs},
+           {"lr", lr},              {"seeds", seeds},   {"seed_base", seed_base},
+           {"threads", threads},    {"recon", recon},   {"w_local", w_local},
+           {"w_coarse", w_coarse},  {"w_balance", w_balance}, {"w_kl", w_kl},
+           {"balance_on", balance_on}, {"w_infomax", w_infomax},
+           {"standardize_cluster_logits", standardize_logits}, {"cluster_logit_scale", cluster_logit_scale},
+           {"local_grad_to_clustering", !no_local_grad}, {"hierarchy_grad", hierarchy_grad}};
 
-  for (int si = 0; si < seeds; ++si) {
+  // ---- --resume: continue from DIR/train_state.safetensors (written at the end of an epoch)
+  const std::string state_file = resume.enabled() ? resume.path() : std::string();
+  json resume_cfg = cfg;
+  resume_cfg["trainer"] = "link_prediction";
+  std::map<std::string, std::string> resume_meta;  // empty: start fresh
+  int start_si = 0, start_ep = 0;                  // seed index and epochs completed in it
+  if (resume.enabled()) {
+    resume.prepare();
+    if (fs::exists(state_file)) {
+      resume_meta = nn::read_safetensors_metadata(state_file);
+      examples::check_resume_config(state_file, resume_meta, resume_cfg);
+      start_si = static_cast<int>(examples::meta_int(resume_meta, "seed_index", state_file));
+      start_ep = static_cast<int>(examples::meta_int(resume_meta, "epoch", state_file));
+      total_epochs_done = static_cast<long>(examples::meta_int(resume_meta, "total_epochs_done", state_file));
+      runs = json::parse(examples::meta_at(resume_meta, "runs", state_file));
+      balance_rows = json::parse(examples::meta_at(resume_meta, "balance_rows", state_file));
+      aucs = examples::parse_exact_list(examples::meta_at(resume_meta, "aucs", state_file), "aucs");
+      aps = examples::parse_exact_list(examples::meta_at(resume_meta, "aps", state_file), "aps");
+      vals = examples::parse_exact_list(examples::meta_at(resume_meta, "vals", state_file), "vals");
+      spe = examples::parse_exact_list(examples::meta_at(resume_meta, "spe", state_file), "spe");
+      if (start_si < 0 || start_si >= seeds || start_ep < 0 || start_ep > epochs || static_cast<int>(aucs.size()) != start_si)
+        throw nn::StateMismatchError("epoch", "'" + state_file + "' holds an inconsistent position (seed index " +
+                                                  std::to_string(start_si) + ", epoch " + std::to_string(start_ep) + ")");
+      std::cout << "resuming from " << state_file << ": seed " << seed_base + static_cast<std::uint64_t>(start_si) << ", after epoch "
+                << start_ep << "\n"
+                << std::flush;
+    } else {
+      std::cout << "no " << state_file << " yet: starting fresh\n" << std::flush;
+    }
+  }
+
+  for (int si = start_si; si < seeds; ++si) {
     const std::uint64_t seed = seed_base + static_cast<std::uint64_t>(si);
     const data::EdgeSplit split = data::split_edges(d.graph, seed);
     const CsrMatrix<T> Anorm = graph::gcn_normalized<T>(split.train_graph);
@@ -271,7 +314,30 @@ int run(int argc, char** argv) {
     double sec_train = 0;
     std::map<std::string, double> last_terms;
     std::vector<std::int64_t> last_train_labels;
-    for (int ep = 1; ep <= epochs; ++ep) {
+    int first_ep = 1;
+    if (!resume_meta.empty() && si == start_si) {  // everything else is recomputed from the seed and the epoch index
+      const nn::TrainingState<T> st = nn::load_training_state<T>(state_file, *module, opt);
+      const auto& m = st.metadata;
+      best_val = examples::meta_double(m, "best_val", state_file);
+      best_val_ap = examples::meta_double(m, "best_val_ap", state_file);
+      best_test.auc = examples::meta_double(m, "best_test_auc", state_file);
+      best_test.ap = examples::meta_double(m, "best_test_ap", state_file);
+      best_epoch = static_cast<int>(examples::meta_int(m, "best_epoch", state_file));
+      sec_train = examples::meta_double(m, "sec_train", state_file);
+      const json lt = json::parse(examples::meta_at(m, "last_terms", state_file));
+      for (const auto& [g, v] : lt.items()) last_terms[g] = nn::parse_exact(v.get<std::string>(), "last_terms");
+      last_train_labels = json::parse(examples::meta_at(m, "last_train_labels", state_file)).get<std::vector<std::int64_t>>();
+      if (best_epoch > 0) {
+        HeapScope heap;
+        for (const auto& [name, v] : module->named_parameters()) {
+          auto it = st.extra.find("best/" + name);
+          if (it == st.extra.end()) throw nn::StateMismatchError("extra/best/" + name, "'" + state_file + "' lacks best/" + name);
+          best_params.push_back(it->second.clone());
+        }
+      }
+      first_ep = start_ep + 1;
+    }
+    for (int ep = first_ep; ep <= epochs; ++ep) {
       const auto t0 = std::chrono::steady_clock::now();
       const CounterRng step_rng = rng.split(100 + static_cast<std::uint64_t>(ep));
       models::LossTerms<T> terms;
@@ -347,6 +413,38 @@ int run(int argc, char** argv) {
                     per * static_cast<double>(total_epochs - total_epochs_done));
         std::fflush(stdout);
       }
+      if (resume.due(ep, epochs)) {  // the complete state after this epoch, atomically
+        std::map<std::string, std::string> meta{
+            {"config", resume_cfg.dump()},
+            {"seed_index", std::to_string(si)},
+            {"seed", std::to_string(seed)},
+            {"epoch", std::to_string(ep)},
+            {"total_epochs_done", std::to_string(total_epochs_done)},
+            {"best_val", nn::format_exact(best_val)},
+            {"best_val_ap", nn::format_exact(best_val_ap)},
+            {"best_test_auc", nn::format_exact(best_test.auc)},
+            {"best_test_ap", nn::format_exact(best_test.ap)},
+            {"best_epoch", std::to_string(best_epoch)},
+            {"sec_train", nn::format_exact(sec_train)},
+            {"last_train_labels", json(last_train_labels).dump()},
+            {"runs", runs.dump()},
+            {"balance_rows", balance_rows.dump()},
+            {"aucs", examples::exact_list(aucs)},
+            {"aps", examples::exact_list(aps)},
+            {"vals", examples::exact_list(vals)},
+            {"spe", examples::exact_list(spe)}};
+        json lt = json::object();
+        for (const auto& [g, v] : last_terms) lt[g] = nn::format_exact(v);
+        meta["last_terms"] = lt.dump();
+        std::vector<std::pair<std::string, Tensor<T>>> extra;
+        if (best_epoch > 0) {
+          const auto named = module->named_parameters();
+          for (std::size_t i = 0; i < named.size() && i < best_params.size(); ++i) extra.emplace_back("best/" + named[i].first, best_params[i]);
+        }
+        nn::save_training_state<T>(state_file, *module, opt, meta, extra);
+        std::printf("checkpoint: seed %llu epoch %d -> %s\n", static_cast<unsigned long long>(seed), ep, state_file.c_str());
+        std::fflush(stdout);
+      }
     }
     if (run_diverged) divergence.report("link_prediction");
     const double spe_seed = sec_train / epochs;
@@ -406,15 +504,6 @@ int run(int argc, char** argv) {
     }
     runs.push_back(run);
 
-    json cfg{{"data", source},        {"model", model},   {"clustering", model == "mgvae" ? clustering : "none"},
-             {"levels", levels},      {"clusters_per_level", k}, {"layers", layers},
-             {"hidden", hidden},      {"latent", latent}, {"epochs", epochs},
-             {"lr", lr},              {"seeds", seeds},   {"seed_base", seed_base},
-             {"threads", threads},    {"recon", recon},   {"w_local", w_local},
-             {"w_coarse", w_coarse},  {"w_balance", w_balance}, {"w_kl", w_kl},
-             {"balance_on", balance_on}, {"w_infomax", w_infomax},
-             {"standardize_cluster_logits", standardize_logits}, {"cluster_logit_scale", cluster_logit_scale},
-             {"local_grad_to_clustering", !no_local_grad}, {"hierarchy_grad", hierarchy_grad}};
     json summary{{"test_auc_mean", mean_of(aucs)}, {"test_auc_std", std_of(aucs)}, {"test_ap_mean", mean_of(aps)},
                  {"test_ap_std", std_of(aps)},     {"val_auc_mean", mean_of(vals)}, {"seconds_per_epoch_mean", mean_of(spe)},
                  {"seeds_done", aucs.size()},      {"std_kind", "population (ddof=0)"}};

@@ -57,6 +57,7 @@
 #include "mgvae/nn/optim.hpp"
 #include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
+#include "../common/resume.hpp"
 
 using namespace mgvae;
 using namespace mgvae::molgen;
@@ -551,6 +552,8 @@ int main(int argc, char** argv) try {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--eval-samples", eval_samples, "prior samples for the per-epoch validity probe (0 = off)");
   app.add_option("--max-minutes", max_minutes, "stop training after this many minutes (0 = no limit)");
+  examples::ResumeOptions resume;
+  examples::add_resume_options(app, resume);
   app.add_option("--load", load, "load parameters from a checkpoint (same architecture flags) before training; "
                                  "with --epochs 0 only samples and scores");
   app.add_option("--slot-sampling", slot_sampling,
@@ -726,6 +729,10 @@ int main(int argc, char** argv) try {
     std::cerr << "error: --size-calibration needs --ar-size-matching\n";
     return 2;
   }
+  if (decoder == "autoregressive" && resume.enabled()) {
+    std::cerr << "error: --resume is implemented for --decoder all-at-once and mlp only\n";
+    return 2;
+  }
   if (decoder == "autoregressive") {  // a separate model and loop (run_autoregressive above)
     if (temperature <= 0) {
       std::cerr << "error: --decoder autoregressive needs --temperature > 0 (it scales the sampling softmax)\n";
@@ -838,7 +845,45 @@ int main(int argc, char** argv) try {
   vreg.isolated_weight = valence_reg_isolated;
   const auto t_train = Clock::now();
   int epochs_run = 0;
-  for (int ep = 0; ep < epochs; ++ep) {
+  // ---- --resume (all-at-once decoder): parameters, Adam state, the shuffled order and the shuffle
+  // stream's position, the slot usage of the last epoch (next epoch's valence-penalty prior draws and
+  // the sampling), history; noise streams are keyed by (epoch, step), β by the epoch.
+  const std::string state_file = resume.enabled() ? resume.path() : std::string();
+  json resume_cfg = examples::cli_config(app, {"--out"});
+  resume_cfg["trainer"] = "molecule_generation";
+  double train_seconds_before = 0;
+  bool stopped = false;
+  int first_ep = 0;
+  if (resume.enabled()) {
+    resume.prepare();
+    if (fs::exists(state_file)) {
+      const auto meta = nn::read_safetensors_metadata(state_file);
+      examples::check_resume_config(state_file, meta, resume_cfg);
+      const auto st = nn::load_training_state<float>(state_file, model, opt);
+      const auto& mt = st.metadata;
+      const int done = static_cast<int>(examples::meta_int(mt, "epoch", state_file));
+      const json ord = json::parse(examples::meta_at(mt, "order", state_file));
+      if (ord.size() != order.size()) throw nn::StateMismatchError("order", "'" + state_file + "': order has another length");
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = ord[i].get<std::size_t>();
+      shuf.set_position(static_cast<std::uint64_t>(examples::meta_int(mt, "shuffle_position", state_file)));
+      slot_count = examples::parse_exact_list(examples::meta_at(mt, "slot_count", state_file), "slot_count");
+      if (slot_count.size() != static_cast<std::size_t>(slots)) throw nn::StateMismatchError("slot_count", "'" + state_file + "': slot count differs");
+      history = json::parse(examples::meta_at(mt, "history", state_file));
+      epoch_seconds = examples::parse_exact_list(examples::meta_at(mt, "epoch_seconds", state_file), "epoch_seconds");
+      epochs_run = static_cast<int>(examples::meta_int(mt, "epochs_run", state_file));
+      stopped = examples::meta_at(mt, "stopped", state_file) == "1";
+      train_seconds_before = examples::meta_double(mt, "train_seconds", state_file);
+      if (kl_warmup > 0 && done > 0) {  // β of the last step taken (the model keeps the value last set)
+        const std::int64_t last_start = ((T_ - 1) / batch) * batch;
+        model.set_beta(beta * std::min(1.0, (done - 1 + static_cast<double>(last_start) / static_cast<double>(T_)) / kl_warmup));
+      }
+      first_ep = stopped ? epochs : done;
+      std::cout << "resuming from " << state_file << " after epoch " << done << (stopped ? " (training had stopped)" : "") << std::endl;
+    } else {
+      std::cout << "no " << state_file << " yet: starting fresh" << std::endl;
+    }
+  }
+  for (int ep = first_ep; ep < epochs; ++ep) {
     const auto t0 = Clock::now();
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
     if (cfg.prior == PriorKind::Learned && ep > 0) vreg.slot_probs = slot_count;
@@ -910,12 +955,27 @@ int main(int argc, char** argv) try {
     }
     std::cout << std::endl;
     history.push_back(h);
-    if (max_minutes > 0 && seconds_since(t_train) > 60.0 * max_minutes) {
+    if (max_minutes > 0 && train_seconds_before + seconds_since(t_train) > 60.0 * max_minutes) {
       std::cout << "stopping: --max-minutes " << max_minutes << " reached after epoch " << ep + 1 << "\n";
-      break;
+      stopped = true;
     }
+    if (resume.due(ep + 1, epochs) || (stopped && resume.enabled())) {  // the complete state after this epoch, atomically
+      nn::save_training_state<float>(state_file, model, opt,
+                                     {{"config", resume_cfg.dump()},
+                                      {"epoch", std::to_string(ep + 1)},
+                                      {"order", json(order).dump()},
+                                      {"shuffle_position", std::to_string(shuf.position())},
+                                      {"slot_count", examples::exact_list(slot_count)},
+                                      {"history", history.dump()},
+                                      {"epoch_seconds", examples::exact_list(epoch_seconds)},
+                                      {"epochs_run", std::to_string(epochs_run)},
+                                      {"stopped", stopped ? "1" : "0"},
+                                      {"train_seconds", nn::format_exact(train_seconds_before + seconds_since(t_train))}});
+      std::cout << "checkpoint: epoch " << ep + 1 << " -> " << state_file << std::endl;
+    }
+    if (stopped) break;
   }
-  const double train_seconds = seconds_since(t_train);
+  const double train_seconds = train_seconds_before + seconds_since(t_train);
   nn::save_checkpoint(model, (fs::path(out_dir) / "model.safetensors").string(),
                       {{"model", "molgen"}, {"levels", levels}, {"prior", prior}, {"decoder", decoder}});
 

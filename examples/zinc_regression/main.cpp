@@ -39,6 +39,8 @@
 #include "mgvae/ops/reduce.hpp"
 #include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
+#include "../common/resume.hpp"
+#include "mgvae/nn/checkpoint.hpp"
 
 using namespace mgvae;
 using namespace mgvae::models::property;
@@ -248,6 +250,8 @@ int main(int argc, char** argv) {
   app.add_option("--limit", limit, "use only the first N molecules of each split (smoke tests)")->check(CLI::NonNegativeNumber);
   app.add_option("--log-every", log_every, "print a progress line every N epochs")->check(CLI::PositiveNumber);
   app.add_option("--out", out_dir, "output directory (metrics.json, parity.svg)");
+  examples::ResumeOptions resume;
+  examples::add_resume_options(app, resume);
   app.footer(examples::kDivergenceHelp);
   CLI11_PARSE(app, argc, argv);
 #ifdef _OPENMP
@@ -386,7 +390,62 @@ int main(int argc, char** argv) {
     std::string stop_reason = "epochs";
     examples::Divergence divergence;
     bool run_diverged = false;
-    for (int ep = 1; ep <= epochs; ++ep) {
+    double seconds_before = 0;  // training time of the runs this one resumes (timing only)
+    int first_ep = 1;
+    // ---- --resume: everything later numbers depend on is in DIR/train_state.safetensors: parameters,
+    // Adam moments and step counts, the plateau schedule, the shuffled order (shuffles compound), the
+    // noise step counter, the best-validation bookkeeping and the history.
+    const json resume_cfg{{"trainer", "zinc_regression"}, {"data_dir", data_dir}, {"target", target}, {"split", split_kind},
+                          {"limit", limit},               {"epochs", epochs},     {"seed", seed},
+                          {"threads", threads},           {"hidden", hidden},     {"levels", levels},
+                          {"clusters", clusters},         {"layers", layers},     {"coarse_layers", coarse_layers},
+                          {"edge_types", !no_edge_types}, {"rwse", rwse},         {"readout", readout},
+                          {"batch", batch},               {"eval_batch", eval_batch}, {"lr", lr},
+                          {"lr_factor", lr_factor},       {"patience", patience}, {"min_lr", min_lr},
+                          {"clip", clip},                 {"max_minutes", max_minutes}, {"stop_at_min_lr", stop_at_min_lr},
+                          {"final_eval_samples", final_eval_samples}, {"train", train.graphs.size()}};
+    const std::string state_file = resume.enabled() ? resume.path() : std::string();
+    if (resume.enabled()) {
+      resume.prepare();
+      if (fs::exists(state_file)) {
+        auto meta = nn::read_safetensors_metadata(state_file);
+        examples::check_resume_config(state_file, meta, resume_cfg);
+        const nn::TrainingState<float> st = nn::load_training_state<float>(state_file, model, opt);
+        const auto& mt = st.metadata;
+        const int done = static_cast<int>(examples::meta_int(mt, "epoch", state_file));
+        std::map<std::string, std::string> sched_state;
+        for (const auto& [k, v] : mt)
+          if (k.rfind("sched.", 0) == 0) sched_state[k.substr(6)] = v;
+        sched.load_state(sched_state);
+        const json ord = json::parse(examples::meta_at(mt, "order", state_file));
+        if (ord.size() != order.size()) throw nn::StateMismatchError("order", "'" + state_file + "': order has another length");
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = ord[i].get<std::size_t>();
+        step = examples::meta_int(mt, "step", state_file);
+        history = json::parse(examples::meta_at(mt, "history", state_file));
+        best_val = examples::meta_double(mt, "best_val", state_file);
+        test_at_best = examples::meta_double(mt, "test_at_best", state_file);
+        train_at_best = examples::meta_double(mt, "train_at_best", state_file);
+        best_epoch = static_cast<int>(examples::meta_int(mt, "best_epoch", state_file));
+        best_test_pred = examples::parse_exact_list(examples::meta_at(mt, "best_test_pred", state_file), "best_test_pred");
+        epochs_run = static_cast<int>(examples::meta_int(mt, "epochs_run", state_file));
+        stop_reason = examples::meta_at(mt, "stop_reason", state_file);
+        seconds_before = examples::meta_double(mt, "seconds", state_file);
+        {
+          HeapScope heap;
+          for (const auto& [name, v] : model.named_parameters()) {
+            auto it = st.extra.find("best/" + name);
+            if (it == st.extra.end()) break;  // none saved (no improvement yet, or --final-eval-samples 0)
+            best_params.push_back(it->second.clone());
+          }
+        }
+        first_ep = stop_reason == "epochs" ? done + 1 : epochs + 1;
+        std::cout << "resuming from " << state_file << " after epoch " << done
+                  << (stop_reason == "epochs" ? std::string() : " (training had stopped: " + stop_reason + ")") << std::endl;
+      } else {
+        std::cout << "no " << state_file << " yet: starting fresh" << std::endl;
+      }
+    }
+    for (int ep = first_ep; ep <= epochs; ++ep) {
       const auto te = std::chrono::steady_clock::now();
       CounterRng shuf = rng.split(static_cast<std::uint64_t>(ep));
       for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
@@ -462,23 +521,46 @@ int main(int argc, char** argv) {
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::cout << "epoch " << ep << "/" << epochs << "  train MAE " << fmt(train_mae) << "  val " << fmt(ev.mae) << "  test "
                   << fmt(et.mae) << (improved ? " *" : "  ") << "  lr " << fmt(opt.lr(), 3) << "  " << fmt(sec, 3)
-                  << " s/epoch (train " << fmt(train_sec, 3) << ")  ETA " << fmt(elapsed / ep * (epochs - ep), 3) << " s"
+                  << " s/epoch (train " << fmt(train_sec, 3) << ")  ETA " << fmt(elapsed / (ep - first_ep + 1) * (epochs - ep), 3) << " s"
                   << std::endl;
       }
       epochs_run = ep;
-      const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
+      const double minutes = (seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()) / 60.0;
+      bool stop = false;
       if (stop_at_min_lr && ps.stop) {
         stop_reason = "plateau at --min-lr";
         std::cout << "stopping after epoch " << ep << ": no val improvement for " << patience << " epochs at the minimum lr\n";
-        break;
-      }
-      if (max_minutes > 0 && minutes >= max_minutes && ep < epochs) {
+        stop = true;
+      } else if (max_minutes > 0 && minutes >= max_minutes && ep < epochs) {
         stop_reason = "--max-minutes";
         std::cout << "stopping after epoch " << ep << ": --max-minutes " << max_minutes << " reached\n";
-        break;
+        stop = true;
       }
+      if (resume.due(ep, epochs) || (stop && resume.enabled())) {  // the complete state after this epoch, atomically
+        std::map<std::string, std::string> meta{
+            {"config", resume_cfg.dump()},
+            {"epoch", std::to_string(ep)},
+            {"step", std::to_string(step)},
+            {"order", json(order).dump()},
+            {"history", history.dump()},
+            {"best_val", nn::format_exact(best_val)},
+            {"test_at_best", nn::format_exact(test_at_best)},
+            {"train_at_best", nn::format_exact(train_at_best)},
+            {"best_epoch", std::to_string(best_epoch)},
+            {"best_test_pred", examples::exact_list(best_test_pred)},
+            {"epochs_run", std::to_string(epochs_run)},
+            {"stop_reason", stop_reason},
+            {"seconds", nn::format_exact(seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count())}};
+        for (const auto& [k, v] : sched.state()) meta["sched." + k] = v;
+        std::vector<std::pair<std::string, Tensor<float>>> extra;
+        const auto named = model.named_parameters();
+        for (std::size_t i = 0; i < named.size() && i < best_params.size(); ++i) extra.emplace_back("best/" + named[i].first, best_params[i]);
+        nn::save_training_state<float>(state_file, model, opt, meta, extra);
+        std::cout << "checkpoint: epoch " << ep << " -> " << state_file << std::endl;
+      }
+      if (stop) break;
     }
-    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double total = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "best epoch " << best_epoch << ": val MAE " << fmt(best_val) << ", test MAE " << fmt(test_at_best)
               << "  (training " << fmt(total, 4) << " s, " << epochs_run << " epochs, "
               << fmt(epochs_run > 0 ? total / epochs_run : 0, 3) << " s/epoch)\n";

@@ -37,6 +37,7 @@
 #include "mgvae/nn/mlp.hpp"
 #include "mgvae/nn/optim.hpp"
 #include "mgvae/nn/schedule.hpp"
+#include "mgvae/nn/state.hpp"
 #include "mgvae/nn/checkpoint.hpp"
 #include "mgvae/nn/finite.hpp"
 #include "mgvae/graph/graph.hpp"

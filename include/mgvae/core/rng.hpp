@@ -84,6 +84,8 @@ class CounterRng {
   MGVAE_HD std::uint64_t seed() const { return seed_; }
   MGVAE_HD std::uint64_t stream() const { return stream_; }
   std::uint64_t position() const { return pos_; }
+  /// Moves the sequential interface to position `pos` (restoring a saved position()).
+  void set_position(std::uint64_t pos) { pos_ = pos; }
 
  private:
   std::uint64_t seed_, stream_;

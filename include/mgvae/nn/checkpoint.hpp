@@ -20,6 +20,12 @@
 /// binary files the "line" slot of the message holds the byte offset ("model.safetensors:8: ...
 /// (at byte 8)").
 ///
+/// A *training state* file (save_training_state / load_training_state) is one such file holding
+/// everything a trainer needs to continue bit-identically: the module's parameters ("param/<name>"),
+/// the optimiser's state ("optim/<entry>", scalars in "__metadata__" as "mgvae.optim.<key>"), any
+/// further tensors of the trainer ("extra/<name>", e.g. the best-validation parameters) and the
+/// trainer's own string metadata (epoch, step, RNG counters, schedule, best values, ...).
+///
 /// The JSON reader/writer here is a small self-contained one (only what the header needs), so
 /// the core stays free of dependencies.
 #include <algorithm>
@@ -49,6 +55,8 @@
 #include "mgvae/core/error.hpp"
 #include "mgvae/nn/finite.hpp"
 #include "mgvae/nn/module.hpp"
+#include "mgvae/nn/optim.hpp"
+#include "mgvae/nn/state.hpp"
 #include "mgvae/tensor/tensor.hpp"
 
 namespace mgvae::nn {
@@ -692,6 +700,104 @@ std::map<std::string, std::string> load_checkpoint(Module<T>& m, const std::stri
   NoGradGuard ng;
   for (const auto& [n, v] : params) v.value().copy_from(*byname[n]);
   return meta;
+}
+
+/// Format tag of a training-state file ("mgvae.format" in its metadata).
+inline constexpr const char* kTrainingStateFormat = "mgvae-training-state/1";
+
+/// What load_training_state returns besides restoring the module and the optimiser.
+template <class T>
+struct TrainingState {
+  std::map<std::string, std::string> metadata;  ///< the trainer's metadata (the "mgvae.*" keys removed)
+  std::map<std::string, Tensor<T>> extra;       ///< the extra tensors, by the names they were saved under
+};
+
+/// Writes a training state atomically (see save_safetensors: `path` is either the previous file or
+/// the complete new one, even if the process is killed during the write): every parameter of `m`,
+/// the full state of `opt` (OptimizerState), the `extra` tensors and `metadata`.
+/// @throw std::invalid_argument for a metadata key starting with "mgvae." (reserved) or a bad
+///        extra name; otherwise as save_safetensors (DivergenceError for a non-finite tensor,
+///        std::system_error for a failed write, both leaving `path` untouched).
+template <class T>
+void save_training_state(const std::string& path, const Module<T>& m, const Optimizer<T>& opt,
+                         const std::map<std::string, std::string>& metadata,
+                         const std::vector<std::pair<std::string, Tensor<T>>>& extra = {}) {
+  std::vector<std::pair<std::string, Tensor<T>>> ts;
+  for (const auto& [n, v] : m.named_parameters()) ts.emplace_back("param/" + n, v.value());
+  const OptimizerState<T> os = opt.state();
+  for (const auto& [n, t] : os.tensors) ts.emplace_back("optim/" + n, t);
+  for (const auto& [n, t] : extra) {
+    if (n.empty()) throw_invalid("save_training_state", "empty extra tensor name");
+    ts.emplace_back("extra/" + n, t);
+  }
+  std::map<std::string, std::string> meta;
+  for (const auto& [k, v] : metadata) {
+    if (k.rfind("mgvae.", 0) == 0) throw_invalid("save_training_state", "metadata key '" + k + "' uses the reserved prefix \"mgvae.\"");
+    meta[k] = v;
+  }
+  for (const auto& [k, v] : os.scalars) meta["mgvae.optim." + k] = v;
+  meta["mgvae.format"] = kTrainingStateFormat;
+  meta["mgvae.dtype"] = detail::dtype_name<T>();
+  save_safetensors<T>(path, ts, meta);
+}
+
+/// Reads a file written by save_training_state and restores `m`'s parameters and `opt`'s state
+/// bit-for-bit. Everything is checked before anything changes: on any error `m` and `opt` are
+/// as they were.
+/// @throw mgvae::ParseError (IoError when missing) for an unreadable or malformed file;
+///        StateMismatchError naming the entry for a file that is not a training state
+///        ("mgvae.format"), was written with the other element type ("mgvae.dtype"), lacks a
+///        parameter or has one of another shape ("param/<name>"), has a tensor that is not a
+///        parameter, or whose optimiser state does not fit (`opt.load_state`).
+template <class T>
+TrainingState<T> load_training_state(const std::string& path, Module<T>& m, Optimizer<T>& opt) {
+  std::map<std::string, std::string> meta;
+  auto ts = detail::load_st<T>(path, &meta);
+  auto need = [&](const std::string& key) -> const std::string& {
+    auto it = meta.find(key);
+    if (it == meta.end()) throw StateMismatchError(key, "'" + path + "' is not a training-state file (no \"" + key + "\" in its metadata)");
+    return it->second;
+  };
+  if (need("mgvae.format") != kTrainingStateFormat)
+    throw StateMismatchError("mgvae.format", "'" + path + "' has training-state format \"" + meta["mgvae.format"] + "\", expected \"" +
+                                                 kTrainingStateFormat + "\"");
+  if (need("mgvae.dtype") != detail::dtype_name<T>())
+    throw StateMismatchError("mgvae.dtype", "'" + path + "' holds " + meta["mgvae.dtype"] + " values, this model is " +
+                                                detail::dtype_name<T>() + " (resuming must not change the element type)");
+  std::map<std::string, Tensor<T>> params_in, extra;
+  OptimizerState<T> os;
+  for (auto& [n, t] : ts) {
+    if (n.rfind("param/", 0) == 0) params_in.emplace(n.substr(6), std::move(t));
+    else if (n.rfind("optim/", 0) == 0) os.tensors.emplace(n.substr(6), std::move(t));
+    else if (n.rfind("extra/", 0) == 0) extra.emplace(n.substr(6), std::move(t));
+    else throw StateMismatchError(n, "'" + path + "' holds tensor '" + n + "' outside param/, optim/ and extra/");
+  }
+  TrainingState<T> out;
+  for (const auto& [k, v] : meta) {
+    if (k.rfind("mgvae.optim.", 0) == 0) os.scalars[k.substr(12)] = v;
+    else if (k.rfind("mgvae.", 0) != 0) out.metadata[k] = v;
+  }
+  const auto params = m.named_parameters();
+  std::set<std::string> pnames;
+  for (const auto& [n, v] : params) {
+    pnames.insert(n);
+    auto it = params_in.find(n);
+    if (it == params_in.end()) throw StateMismatchError("param/" + n, "parameter '" + n + "' is missing from '" + path + "'");
+    if (it->second.shape() != v.shape())
+      throw StateMismatchError("param/" + n, "parameter '" + n + "' has shape " + shape_str(v.shape()) + " but '" + path + "' holds " +
+                                                 shape_str(it->second.shape()));
+  }
+  for (const auto& [n, t] : params_in)
+    if (!pnames.count(n)) throw StateMismatchError("param/" + n, "'" + path + "' holds parameter '" + n + "' that the module does not have");
+  try {
+    opt.load_state(os);  // checks everything before changing the optimiser
+  } catch (const StateMismatchError& e) {
+    throw StateMismatchError("optim/" + e.entry(), "'" + path + "': " + e.what());
+  }
+  NoGradGuard ng;
+  for (const auto& [n, v] : params) v.value().copy_from(params_in.at(n));
+  out.extra = std::move(extra);
+  return out;
 }
 
 }  // namespace mgvae::nn

@@ -12,10 +12,17 @@
 ///    Module), so a bad step never half-updates a model;
 ///  - updates are in place on the parameter value tensors, under `NoGradGuard`;
 ///  - optimiser state is allocated under `HeapScope` at construction, so `step()` may run
-///    inside a step's `ArenaScope`.
+///    inside a step's `ArenaScope`;
+///  - `state()` exports the complete state (moment tensors, per-parameter step counts, the current
+///    learning rate and the hyper-parameters as exact text) and `load_state()` restores it
+///    bit-for-bit; a state that does not fit (other optimiser, other hyper-parameters, another
+///    parameter count or shape, a missing or extra entry) throws `StateMismatchError` naming the
+///    entry, before anything is changed. `save_training_state` (checkpoint.hpp) stores it in a file.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,9 +31,21 @@
 #include "mgvae/autodiff/var.hpp"
 #include "mgvae/core/arena.hpp"
 #include "mgvae/core/error.hpp"
+#include "mgvae/nn/state.hpp"
 #include "mgvae/tensor/tensor.hpp"
 
 namespace mgvae::nn {
+
+/// The complete state of an optimiser (see Optimizer::state()).
+template <class T>
+struct OptimizerState {
+  /// Per-parameter state tensors: "exp_avg.<i>", "exp_avg_sq.<i>" (Adam), "sum.<i>" (Adagrad),
+  /// "momentum_buffer.<i>" (SGD with momentum), i = the parameter's index in params().
+  std::map<std::string, Tensor<T>> tensors;
+  /// "kind" (Adam | Adagrad | SGD), "num_params", "steps" (comma-separated per-parameter step
+  /// counts), "lr" (current rate, exact) and the hyper-parameters ("beta1", "eps", ...; exact).
+  std::map<std::string, std::string> scalars;
+};
 
 template <class T>
 class Optimizer {
@@ -69,7 +88,88 @@ class Optimizer {
   /// Number of updates parameter i has received.
   std::int64_t step_count(std::size_t i) const { return steps_.at(i); }
 
+  /// A copy of the complete state (heap tensors; later steps do not change it).
+  OptimizerState<T> state() const {
+    OptimizerState<T> s;
+    s.scalars = hyper();
+    s.scalars["kind"] = name_;
+    s.scalars["num_params"] = std::to_string(params_.size());
+    s.scalars["lr"] = format_exact(static_cast<double>(lr_));
+    std::string st;
+    for (std::size_t i = 0; i < steps_.size(); ++i) st += (i ? "," : "") + std::to_string(steps_[i]);
+    s.scalars["steps"] = st;
+    HeapScope heap;
+    for (const auto& [n, t] : const_cast<Optimizer*>(this)->slots()) s.tensors.emplace(n, t->clone());
+    return s;
+  }
+
+  /// Restores a state exported by state() of an optimiser of the same kind, hyper-parameters and
+  /// parameter shapes: moments, step counts and learning rate become bit-identical to it. All
+  /// entries are checked before anything changes.
+  /// @throw StateMismatchError naming the first missing, extra or mismatched entry.
+  void load_state(const OptimizerState<T>& s) {
+    auto get = [&](const std::string& key) -> const std::string& {
+      auto it = s.scalars.find(key);
+      if (it == s.scalars.end()) throw StateMismatchError(key, std::string(name_) + "::load_state: state has no '" + key + "'");
+      return it->second;
+    };
+    if (get("kind") != name_)
+      throw StateMismatchError("kind", std::string(name_) + "::load_state: state is of a " + get("kind") + " optimiser");
+    if (get("num_params") != std::to_string(params_.size()))
+      throw StateMismatchError("num_params", std::string(name_) + "::load_state: state is for " + get("num_params") +
+                                                 " parameters, this optimiser has " + std::to_string(params_.size()));
+    for (const auto& [k, v] : hyper()) {
+      const std::string& got = get(k);
+      if (parse_exact(got, k) != parse_exact(v, k))
+        throw StateMismatchError(k, std::string(name_) + "::load_state: hyper-parameter '" + k + "' is " + got +
+                                        " in the state but " + v + " here");
+    }
+    const double lr = parse_exact(get("lr"), "lr");
+    if (!(lr >= 0) || !std::isfinite(lr)) throw StateMismatchError("lr", std::string(name_) + "::load_state: bad learning rate " + get("lr"));
+    std::vector<std::int64_t> steps;
+    {
+      const std::string& st = get("steps");
+      std::size_t a = 0;
+      while (!st.empty() && a <= st.size()) {
+        const std::size_t b = std::min(st.find(',', a), st.size());
+        const long long v = parse_exact_int(st.substr(a, b - a), "steps");
+        if (v < 0) throw StateMismatchError("steps", std::string(name_) + "::load_state: negative step count");
+        steps.push_back(v);
+        a = b + 1;
+      }
+      if (steps.size() != params_.size())
+        throw StateMismatchError("steps", std::string(name_) + "::load_state: " + std::to_string(steps.size()) +
+                                              " step counts for " + std::to_string(params_.size()) + " parameters");
+    }
+    const auto sl = slots();
+    for (const auto& [n, t] : sl) {
+      auto it = s.tensors.find(n);
+      if (it == s.tensors.end()) throw StateMismatchError(n, std::string(name_) + "::load_state: state tensor '" + n + "' is missing");
+      if (!it->second.defined() || it->second.shape() != t->shape())
+        throw StateMismatchError(n, std::string(name_) + "::load_state: state tensor '" + n + "' has shape " +
+                                        (it->second.defined() ? shape_str(it->second.shape()) : std::string("(undefined)")) +
+                                        " but " + shape_str(t->shape()) + " is expected");
+    }
+    for (const auto& [n, t] : s.tensors) {
+      bool known = false;
+      for (const auto& q : sl) known = known || q.first == n;
+      if (!known) throw StateMismatchError(n, std::string(name_) + "::load_state: unexpected state tensor '" + n + "'");
+    }
+    // everything fits: apply
+    NoGradGuard ng;
+    for (const auto& [n, t] : sl) t->copy_from(s.tensors.at(n));
+    steps_ = steps;
+    lr_ = static_cast<T>(lr);
+  }
+
  protected:
+  /// The state tensors by name (see OptimizerState::tensors); empty for a stateless optimiser.
+  virtual std::vector<std::pair<std::string, Tensor<T>*>> slots() { return {}; }
+  /// The hyper-parameters as exact text (compared by load_state).
+  virtual std::map<std::string, std::string> hyper() const { return {}; }
+  /// "exp_avg.3"
+  static std::string slot_name(const char* what, std::size_t i) { return std::string(what) + "." + std::to_string(i); }
+
   /// "3" or "3 ('enc.fc0.weight')".
   std::string label(std::size_t i) const {
     const std::string& n = params_[i].node().name;
@@ -156,6 +256,17 @@ class Adam : public Optimizer<T> {
   const Tensor<T>& exp_avg(std::size_t i) const { return m_.at(i); }
   const Tensor<T>& exp_avg_sq(std::size_t i) const { return v_.at(i); }
 
+ protected:
+  std::vector<std::pair<std::string, Tensor<T>*>> slots() override {
+    std::vector<std::pair<std::string, Tensor<T>*>> s;
+    for (std::size_t i = 0; i < m_.size(); ++i) s.emplace_back(this->slot_name("exp_avg", i), &m_[i]);
+    for (std::size_t i = 0; i < v_.size(); ++i) s.emplace_back(this->slot_name("exp_avg_sq", i), &v_[i]);
+    return s;
+  }
+  std::map<std::string, std::string> hyper() const override {
+    return {{"beta1", format_exact(b1_)}, {"beta2", format_exact(b2_)}, {"eps", format_exact(eps_)}, {"weight_decay", format_exact(wd_)}};
+  }
+
  private:
   T b1_, b2_, eps_, wd_;
   std::vector<Tensor<T>> m_, v_;
@@ -192,6 +303,14 @@ class Adagrad : public Optimizer<T> {
 
   /// Accumulated squared gradients of parameter i.
   const Tensor<T>& sum(std::size_t i) const { return sum_.at(i); }
+
+ protected:
+  std::vector<std::pair<std::string, Tensor<T>*>> slots() override {
+    std::vector<std::pair<std::string, Tensor<T>*>> s;
+    for (std::size_t i = 0; i < sum_.size(); ++i) s.emplace_back(this->slot_name("sum", i), &sum_[i]);
+    return s;
+  }
+  std::map<std::string, std::string> hyper() const override { return {{"eps", format_exact(eps_)}}; }
 
  private:
   T eps_;
@@ -230,6 +349,14 @@ class SGD : public Optimizer<T> {
       }
     }
   }
+
+ protected:
+  std::vector<std::pair<std::string, Tensor<T>*>> slots() override {
+    std::vector<std::pair<std::string, Tensor<T>*>> s;
+    for (std::size_t i = 0; i < buf_.size(); ++i) s.emplace_back(this->slot_name("momentum_buffer", i), &buf_[i]);
+    return s;
+  }
+  std::map<std::string, std::string> hyper() const override { return {{"momentum", format_exact(mu_)}}; }
 
  private:
   T mu_;

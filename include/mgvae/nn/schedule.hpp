@@ -17,9 +17,11 @@
 ///     }
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "mgvae/core/error.hpp"
+#include "mgvae/nn/state.hpp"
 
 namespace mgvae::nn {
 
@@ -76,6 +78,39 @@ class PlateauSchedule {
   double best() const { return best_; }
   int epochs_since_best() const { return bad_; }
   const PlateauOptions& options() const { return opt_; }
+
+  /// The schedule's position (rate, best metric, epochs since best, update count, and the options
+  /// for checking), as exact text for a training-state file (checkpoint.hpp); load_state restores it.
+  std::map<std::string, std::string> state() const {
+    return {{"lr", format_exact(lr_)},       {"best", format_exact(best_)},
+            {"bad", std::to_string(bad_)},   {"updates", std::to_string(updates_)},
+            {"factor", format_exact(opt_.factor)}, {"patience", std::to_string(opt_.patience)},
+            {"min_lr", format_exact(opt_.min_lr)}};
+  }
+  /// @throw StateMismatchError naming a missing entry, or an option ("factor", "patience",
+  ///        "min_lr") that differs from this schedule's; nothing changes then.
+  void load_state(const std::map<std::string, std::string>& s) {
+    auto get = [&](const char* key) -> const std::string& {
+      auto it = s.find(key);
+      if (it == s.end()) throw StateMismatchError(key, std::string("PlateauSchedule::load_state: state has no '") + key + "'");
+      return it->second;
+    };
+    if (parse_exact(get("factor"), "factor") != opt_.factor)
+      throw StateMismatchError("factor", "PlateauSchedule::load_state: factor differs (" + get("factor") + " in the state)");
+    if (parse_exact_int(get("patience"), "patience") != opt_.patience)
+      throw StateMismatchError("patience", "PlateauSchedule::load_state: patience differs (" + get("patience") + " in the state)");
+    if (parse_exact(get("min_lr"), "min_lr") != opt_.min_lr)
+      throw StateMismatchError("min_lr", "PlateauSchedule::load_state: min_lr differs (" + get("min_lr") + " in the state)");
+    const double lr = parse_exact(get("lr"), "lr"), best = parse_exact(get("best"), "best");
+    const long long bad = parse_exact_int(get("bad"), "bad"), updates = parse_exact_int(get("updates"), "updates");
+    if (!(std::isfinite(lr) && lr > 0)) throw StateMismatchError("lr", "PlateauSchedule::load_state: bad lr " + get("lr"));
+    if (bad < 0 || bad >= opt_.patience || updates < 0)
+      throw StateMismatchError("bad", "PlateauSchedule::load_state: bad counters " + get("bad") + ", " + get("updates"));
+    lr_ = lr;
+    best_ = best;
+    bad_ = static_cast<int>(bad);
+    updates_ = static_cast<long>(updates);
+  }
 
  private:
   double lr_;
