@@ -43,6 +43,7 @@
 #include "mgvae/nn/optim.hpp"
 #include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
+#include "../common/resume.hpp"
 
 using namespace mgvae;
 using namespace mgvae::graphgen;
@@ -176,6 +177,8 @@ int main(int argc, char** argv) try {
   app.add_option("--val-samples", val_samples, "generated graphs per validation run")->check(CLI::PositiveNumber);
   app.add_option("--val-every", val_every, "also evaluate validation every N epochs (0: only after training)")
       ->check(CLI::NonNegativeNumber);
+  examples::ResumeOptions resume;
+  examples::add_resume_options(app, resume);
   app.add_option("--out", out_dir,
                  "output directory (metrics.json, samples.svg, generated_{paper,gdss}.txt or generated_validation.txt)");
   app.footer(examples::kDivergenceHelp);
@@ -449,7 +452,35 @@ int main(int argc, char** argv) try {
   json history = json::array();
   long long clipped_total = 0, steps_total = 0;
   const int nlev = static_cast<int>(model.cluster_counts().size());
-  for (int ep = 0; ep < epochs; ++ep) {
+  // ---- --resume: continue after the last epoch written to DIR/train_state.safetensors. The noise and
+  // the learning rate follow from the seed and the epoch index; the shuffled order is carried over
+  // (each epoch shuffles the previous order in place).
+  const std::string state_file = resume.enabled() ? resume.path() : std::string();
+  json resume_cfg = examples::cli_config(app, {"--out"});
+  resume_cfg["trainer"] = "graph_generation";
+  int start_ep = 0;
+  double resumed_seconds = 0;  // training time before the resume point
+  if (resume.enabled()) {
+    resume.prepare();
+    if (fs::exists(state_file)) {
+      examples::check_resume_config(state_file, nn::read_safetensors_metadata(state_file), resume_cfg);
+      const nn::TrainingState<float> st = nn::load_training_state<float>(state_file, model, opt);
+      const auto& m = st.metadata;
+      start_ep = static_cast<int>(examples::meta_int(m, "epoch", state_file));
+      const auto ord = json::parse(examples::meta_at(m, "order", state_file)).get<std::vector<std::size_t>>();
+      if (start_ep < 0 || start_ep > epochs || ord.size() != order.size())
+        throw nn::StateMismatchError("epoch", "'" + state_file + "' holds an inconsistent position (epoch " +
+                                                  std::to_string(start_ep) + ", " + std::to_string(ord.size()) + " graphs)");
+      order = ord;
+      history = json::parse(examples::meta_at(m, "history", state_file));
+      val_history = json::parse(examples::meta_at(m, "val_history", state_file));
+      clipped_total = examples::meta_int(m, "clipped_total", state_file);
+      steps_total = examples::meta_int(m, "steps_total", state_file);
+      resumed_seconds = examples::meta_double(m, "train_seconds", state_file);
+      std::cout << "resuming from " << state_file << " after epoch " << start_ep << std::endl;
+    }
+  }
+  for (int ep = start_ep; ep < epochs; ++ep) {
     const auto t0 = Clock::now();
     opt.set_lr(static_cast<float>(lr_at_epoch(lr_sched, lr, lr_min, ep, epochs)));  // constant: always --lr
     CounterRng shuf = rng.split(static_cast<std::uint64_t>(ep) * 2);
@@ -531,19 +562,33 @@ int main(int argc, char** argv) try {
       val_history.push_back(validate(ep + 1, threshold, temperature, true, no_accept));  // before size matching
       val_seconds += seconds_since(tv0);
     }
-    if (ep % log_every != 0 && ep + 1 != epochs) continue;  // history at the logged epochs only
-    json h = {{"epoch", ep + 1}, {"loss", L * inv}, {"bce", bce * inv}, {"kl_fine", klf * inv}, {"seconds", sec},
-             {"grad_norm_mean", gn * inv}, {"grad_norm_max", gmax}, {"clipped_steps", clipped}};
-    h["kl_coarse"] = klc;
-    h["rec_coarse"] = rec;
-    h["balanced_cut_kl"] = bal;
-    for (auto& v : h["kl_coarse"]) v = v.get<double>() * inv;
-    for (auto& v : h["rec_coarse"]) v = v.get<double>() * inv;
-    for (auto& v : h["balanced_cut_kl"]) v = v.get<double>() * inv;
-    history.push_back(h);
+    if (ep % log_every == 0 || ep + 1 == epochs) {  // history at the logged epochs only
+      json h = {{"epoch", ep + 1}, {"loss", L * inv}, {"bce", bce * inv}, {"kl_fine", klf * inv}, {"seconds", sec},
+               {"grad_norm_mean", gn * inv}, {"grad_norm_max", gmax}, {"clipped_steps", clipped}};
+      h["kl_coarse"] = klc;
+      h["rec_coarse"] = rec;
+      h["balanced_cut_kl"] = bal;
+      for (auto& v : h["kl_coarse"]) v = v.get<double>() * inv;
+      for (auto& v : h["rec_coarse"]) v = v.get<double>() * inv;
+      for (auto& v : h["balanced_cut_kl"]) v = v.get<double>() * inv;
+      history.push_back(h);
+    }
+    if (resume.due(ep + 1, epochs)) {  // the complete state after this epoch, atomically
+      const std::map<std::string, std::string> meta{
+          {"config", resume_cfg.dump()},
+          {"epoch", std::to_string(ep + 1)},
+          {"order", json(order).dump()},
+          {"history", history.dump()},
+          {"val_history", val_history.dump()},
+          {"clipped_total", std::to_string(clipped_total)},
+          {"steps_total", std::to_string(steps_total)},
+          {"train_seconds", nn::format_exact(resumed_seconds + seconds_since(t_train0) - val_seconds)}};
+      nn::save_training_state<float>(state_file, model, opt, meta);
+      std::cout << "checkpoint: epoch " << ep + 1 << " -> " << state_file << std::endl;
+    }
   }
   const double train_seconds =
-      seconds_since(t_train0) - val_seconds;
+      resumed_seconds + seconds_since(t_train0) - val_seconds;
   const double sec_per_epoch = epochs > 0 ? train_seconds / epochs : 0.0;
   std::cout << "training: " << fmt(train_seconds, 4) << " s (" << fmt(sec_per_epoch, 3) << " s/epoch)\n";
   refresh_slot_probs();
