@@ -253,6 +253,8 @@ struct ArRunArgs {
   std::string load;
   bool size_matching = false;             ///< --ar-size-matching: rejection sampling to the training sizes
   std::int64_t size_calibration = 10000;  ///< --size-calibration: calibration batch (molecules)
+  examples::ResumeOptions resume;         ///< --resume DIR / --checkpoint-every N
+  json resume_cfg;                        ///< the flags a training state must have been written with
 };
 
 /// Trains the autoregressive MGN (teacher forcing on random BFS orders), samples, scores, writes
@@ -279,7 +281,36 @@ int run_autoregressive(const ArRunArgs& a) {
   CounterRng shuf(a.seed, 0x7368);
   const auto t_train = Clock::now();
   int epochs_run = 0;
-  for (int ep = 0; ep < a.epochs; ++ep) {
+  // ---- --resume: parameters, Adam state, the shuffled order and the shuffle stream's position,
+  // history and the stop flag; the BFS orders are keyed by (seed, epoch, step), there is no schedule.
+  const std::string state_file = a.resume.enabled() ? a.resume.path() : std::string();
+  double train_seconds_before = 0;
+  bool stopped = false;
+  int first_ep = 0;
+  if (a.resume.enabled()) {
+    a.resume.prepare();
+    if (fs::exists(state_file)) {
+      const auto meta = nn::read_safetensors_metadata(state_file);
+      examples::check_resume_config(state_file, meta, a.resume_cfg);
+      const auto st = nn::load_training_state<float>(state_file, model, opt);
+      const auto& mt = st.metadata;
+      const int done = static_cast<int>(examples::meta_int(mt, "epoch", state_file));
+      const json ord = json::parse(examples::meta_at(mt, "order", state_file));
+      if (ord.size() != order.size()) throw nn::StateMismatchError("order", "'" + state_file + "': order has another length");
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = ord[i].get<std::size_t>();
+      shuf.set_position(static_cast<std::uint64_t>(examples::meta_int(mt, "shuffle_position", state_file)));
+      history = json::parse(examples::meta_at(mt, "history", state_file));
+      epoch_seconds = examples::parse_exact_list(examples::meta_at(mt, "epoch_seconds", state_file), "epoch_seconds");
+      epochs_run = static_cast<int>(examples::meta_int(mt, "epochs_run", state_file));
+      stopped = examples::meta_at(mt, "stopped", state_file) == "1";
+      train_seconds_before = examples::meta_double(mt, "train_seconds", state_file);
+      first_ep = stopped ? a.epochs : done;
+      std::cout << "resuming from " << state_file << " after epoch " << done << (stopped ? " (training had stopped)" : "") << std::endl;
+    } else {
+      std::cout << "no " << state_file << " yet: starting fresh" << std::endl;
+    }
+  }
+  for (int ep = first_ep; ep < a.epochs; ++ep) {
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
     const auto t_ep = Clock::now();
     ArEpochSums sums;
@@ -315,12 +346,26 @@ int run_autoregressive(const ArRunArgs& a) {
               << fmt_fixed(sums.type_acc(), 3) << "  bond_acc " << fmt_fixed(sums.edge_acc(), 3) << "  " << fmt_fixed(sec, 1) << " s/epoch"
               << std::endl;
     history.push_back(h);
-    if (a.max_minutes > 0 && seconds_since(t_train) > 60.0 * a.max_minutes) {
+    if (a.max_minutes > 0 && train_seconds_before + seconds_since(t_train) > 60.0 * a.max_minutes) {
       std::cout << "stopping: --max-minutes " << a.max_minutes << " reached after epoch " << ep + 1 << "\n";
-      break;
+      stopped = true;
     }
+    if (a.resume.due(ep + 1, a.epochs) || (stopped && a.resume.enabled())) {  // the complete state after this epoch, atomically
+      nn::save_training_state<float>(state_file, model, opt,
+                                     {{"config", a.resume_cfg.dump()},
+                                      {"epoch", std::to_string(ep + 1)},
+                                      {"order", json(order).dump()},
+                                      {"shuffle_position", std::to_string(shuf.position())},
+                                      {"history", history.dump()},
+                                      {"epoch_seconds", examples::exact_list(epoch_seconds)},
+                                      {"epochs_run", std::to_string(epochs_run)},
+                                      {"stopped", stopped ? "1" : "0"},
+                                      {"train_seconds", nn::format_exact(train_seconds_before + seconds_since(t_train))}});
+      std::cout << "checkpoint: epoch " << ep + 1 << " -> " << state_file << std::endl;
+    }
+    if (stopped) break;
   }
-  const double train_seconds = seconds_since(t_train);
+  const double train_seconds = train_seconds_before + seconds_since(t_train);
   nn::save_checkpoint(model, (fs::path(a.out_dir) / "model.safetensors").string(),
                       {{"model", "molgen_autoregressive"}, {"decoder", "autoregressive"}});
 
@@ -729,10 +774,6 @@ int main(int argc, char** argv) try {
     std::cerr << "error: --size-calibration needs --ar-size-matching\n";
     return 2;
   }
-  if (decoder == "autoregressive" && resume.enabled()) {
-    std::cerr << "error: --resume is implemented for --decoder all-at-once and mlp only\n";
-    return 2;
-  }
   if (decoder == "autoregressive") {  // a separate model and loop (run_autoregressive above)
     if (temperature <= 0) {
       std::cerr << "error: --decoder autoregressive needs --temperature > 0 (it scales the sampling softmax)\n";
@@ -768,6 +809,9 @@ int main(int argc, char** argv) try {
     ar.load = load;
     ar.size_matching = ar_size_matching;
     ar.size_calibration = size_calibration;
+    ar.resume = resume;
+    ar.resume_cfg = examples::cli_config(app, {"--out"});
+    ar.resume_cfg["trainer"] = "molecule_generation";
     if (novelty_all) {
       for (std::int64_t r : rows) ar.whole_split_smiles.push_back(all_smiles[static_cast<std::size_t>(r)]);
       ar.whole_split_name = zinc ? "all " + std::to_string(split_rows) + " rows of the ZINC-250k training pool"

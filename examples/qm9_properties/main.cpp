@@ -25,6 +25,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -43,6 +44,7 @@
 #include "mgvae/nn/optim.hpp"
 #include "../common/divergence.hpp"
 #include "../common/example_util.hpp"
+#include "../common/resume.hpp"
 
 using namespace mgvae;
 using namespace mgvae::models::property;
@@ -224,6 +226,8 @@ int main(int argc, char** argv) try {
   app.add_option("--max-rows", max_rows, "smoke tests: keep only the first N rows of each split file (0 = all)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--encode-chunk", enc_chunk, "molecules per encoder call")->check(CLI::PositiveNumber);
+  examples::ResumeOptions resume;
+  examples::add_resume_options(app, resume);
   app.footer(examples::kDivergenceHelp);
   CLI11_PARSE(app, argc, argv);
 #ifdef _OPENMP
@@ -232,6 +236,34 @@ int main(int argc, char** argv) try {
   Eigen::setNbThreads(1);
   const auto t_all = Clock::now();
   const double budget_s = 60.0 * time_budget_min;
+
+  // ---- --resume: DIR/train_state.safetensors holds either the VAE's training state after a VAE epoch
+  // (phase "vae": parameters, Adam, shuffled order and shuffle-stream position, history, stop flag;
+  // noise is keyed by (seed, epoch, step), beta by the step) or, after a property-MLP epoch (phase
+  // "mlp"), that MLP's parameters and Adam state, its fit state (epoch, order, shuffle position,
+  // learning rate, epochs since the best, best-epoch parameters and histories), the finished targets'
+  // results and test predictions, and the trained VAE's parameters (the features are re-encoded).
+  const std::string state_file = resume.enabled() ? resume.path() : std::string();
+  json resume_cfg = examples::cli_config(app, {"--out"});
+  resume_cfg["trainer"] = "qm9_properties";
+  std::map<std::string, std::string> rmeta;  // metadata of the state resumed from (empty: fresh start)
+  std::string rphase;
+  double elapsed_before = 0;  // wall-clock seconds of the runs before this one (the time budget)
+  if (resume.enabled()) {
+    resume.prepare();
+    if (fs::exists(state_file)) {
+      rmeta = nn::read_safetensors_metadata(state_file);
+      examples::check_resume_config(state_file, rmeta, resume_cfg);
+      rphase = examples::meta_at(rmeta, "phase", state_file);
+      if (rphase != "vae" && rphase != "mlp") throw nn::StateMismatchError("phase", "'" + state_file + "': unknown phase " + rphase);
+      elapsed_before = examples::meta_double(rmeta, "elapsed_seconds", state_file);
+    } else {
+      std::cout << "no " << state_file << " yet: starting fresh" << std::endl;
+    }
+  }
+  auto elapsed = [&] { return elapsed_before + seconds_since(t_all); };
+  std::vector<std::pair<std::string, Tensor<float>>> vae_extra;  // the trained VAE's parameters (phase "mlp" states)
+  std::map<std::string, std::string> vae_meta;                   // its history etc. (phase "mlp" states)
 
   if (!fs::is_directory(data_dir))
     throw ParseError(data_dir, 0, "QM9 data directory not found (pass --data DIR or set MGVAE_DATA_DIR)");
@@ -361,7 +393,44 @@ int main(int argc, char** argv) try {
     const auto t_train = Clock::now();
     const std::int64_t steps_per_epoch = (T_ + vae_batch - 1) / vae_batch;
     bool stop = false;
-    for (int ep = 0; ep < vae_epochs && !stop; ++ep) {
+    int first_ep = 0;
+    double train_seconds_before = 0;
+    if (rphase == "vae") {
+      const auto st = nn::load_training_state<float>(state_file, model, opt);
+      const auto& mt = st.metadata;
+      first_ep = static_cast<int>(examples::meta_int(mt, "epoch", state_file));
+      const json ord = json::parse(examples::meta_at(mt, "order", state_file));
+      if (ord.size() != order.size()) throw nn::StateMismatchError("order", "'" + state_file + "': order has another length");
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = ord[i].get<std::size_t>();
+      shuf.set_position(static_cast<std::uint64_t>(examples::meta_int(mt, "shuffle_position", state_file)));
+      stop = examples::meta_at(mt, "stopped", state_file) == "1";
+    } else if (rphase == "mlp") {  // the VAE is trained: its parameters, then re-encode
+      const auto ts = nn::load_safetensors<float>(state_file);
+      std::map<std::string, const Tensor<float>*> by_name;
+      for (const auto& [n, t] : ts) by_name[n] = &t;
+      NoGradGuard ng;
+      for (const auto& [n, v] : model.named_parameters()) {
+        auto it = by_name.find("extra/vae/" + n);
+        if (it == by_name.end() || it->second->shape() != v.shape())
+          throw nn::StateMismatchError("extra/vae/" + n, "'" + state_file + "' lacks VAE parameter '" + n + "' (or its shape differs)");
+        v.value().copy_from(*it->second);
+      }
+      first_ep = vae_epochs;
+    }
+    if (!rphase.empty()) {
+      history = json::parse(examples::meta_at(rmeta, "vae_history", state_file));
+      epoch_seconds = examples::parse_exact_list(examples::meta_at(rmeta, "vae_epoch_seconds", state_file), "vae_epoch_seconds");
+      train_seconds_before = examples::meta_double(rmeta, "vae_train_seconds", state_file);
+      std::cout << "resuming from " << state_file << (rphase == "vae" ? " after VAE epoch " + std::to_string(first_ep) : " (VAE trained)")
+                << (stop ? " (VAE training had stopped)" : "") << std::endl;
+    }
+    auto vae_state_meta = [&](bool with_train_seconds) {
+      std::map<std::string, std::string> m{{"vae_history", history.dump()},
+                                           {"vae_epoch_seconds", examples::exact_list(epoch_seconds)}};
+      if (with_train_seconds) m["vae_train_seconds"] = nn::format_exact(train_seconds_before + seconds_since(t_train));
+      return m;
+    };
+    for (int ep = first_ep; ep < vae_epochs && !stop; ++ep) {
       const auto t0 = Clock::now();
       for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
       MolEpochSums sums;
@@ -393,7 +462,7 @@ int main(int argc, char** argv) try {
                     << fmt_fixed(sums.mean(sums.loss), 3) << "  " << fmt_fixed(per, 3) << " s/step, ETA VAE "
                     << hms(left) << std::endl;
         }
-        if (budget_s > 0 && seconds_since(t_all) > vae_share * budget_s) {
+        if (budget_s > 0 && elapsed() > vae_share * budget_s) {
           std::cout << "  VAE time budget (" << fmt_fixed(vae_share * budget_s / 60, 1) << " min) reached in epoch " << ep + 1
                     << " after " << sums.molecules << " molecules" << std::endl;
           stop = true;
@@ -419,8 +488,25 @@ int main(int argc, char** argv) try {
                 << "  kl " << fmt_fixed(sums.mean(sums.kl), 2) << "  coarse " << fmt_fixed(sums.mean(sums.coarse_rec), 3)
                 << "  bond_acc " << fmt_fixed(sums.bond_acc(), 3) << "  atom_acc " << fmt_fixed(sums.atom_acc(), 3) << "  "
                 << fmt_fixed(sec, 1) << " s" << std::endl;
+      if (resume.due(ep + 1, vae_epochs) || (stop && resume.enabled())) {  // the complete state after this epoch, atomically
+        auto m = vae_state_meta(true);
+        m["config"] = resume_cfg.dump();
+        m["phase"] = "vae";
+        m["epoch"] = std::to_string(ep + 1);
+        m["order"] = json(order).dump();
+        m["shuffle_position"] = std::to_string(shuf.position());
+        m["stopped"] = stop ? "1" : "0";
+        m["elapsed_seconds"] = nn::format_exact(elapsed());
+        nn::save_training_state<float>(state_file, model, opt, m);
+        std::cout << "checkpoint: vae epoch " << ep + 1 << " -> " << state_file << std::endl;
+      }
     }
-    const double train_seconds = seconds_since(t_train);
+    const double train_seconds = train_seconds_before + seconds_since(t_train);
+    if (resume.enabled()) {
+      vae_meta = vae_state_meta(false);
+      vae_meta["vae_train_seconds"] = nn::format_exact(train_seconds);
+      for (const auto& [n, v] : model.named_parameters()) vae_extra.emplace_back("vae/" + n, v.value().clone());
+    }
     if (!epoch_seconds.empty())
       vae_seconds_per_epoch = std::accumulate(epoch_seconds.begin(), epoch_seconds.end(), 0.0) /
                               static_cast<double>(epoch_seconds.size());
@@ -503,6 +589,23 @@ int main(int argc, char** argv) try {
   std::vector<double> mlp_epoch_seconds;
   int beaten = 0;
   const auto t_mlps = Clock::now();
+  std::size_t first_target = 0;  // resumed: targets before it are done, it continues from the state
+  std::map<std::string, std::vector<double>> done_pred;  // resumed: test predictions of the finished targets
+  if (rphase == "mlp") {
+    first_target = static_cast<std::size_t>(examples::meta_int(rmeta, "target", state_file));
+    if (first_target >= targets.size()) throw nn::StateMismatchError("target", "'" + state_file + "': target index out of range");
+    per_target = json::parse(examples::meta_at(rmeta, "per_target", state_file));
+    beaten = static_cast<int>(examples::meta_int(rmeta, "beaten", state_file));
+    mlp_epoch_seconds = examples::parse_exact_list(examples::meta_at(rmeta, "mlp_epoch_seconds", state_file), "mlp_epoch_seconds");
+    for (const auto& [n, t] : nn::load_safetensors<float>(state_file))
+      if (n.rfind("extra/pred/", 0) == 0) {
+        std::vector<double> v(static_cast<std::size_t>(t.numel()));
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(t.data()[i]);
+        done_pred[n.substr(11)] = std::move(v);
+      }
+    std::cout << "resuming from " << state_file << " at target " << targets[first_target] << ", MLP epoch "
+              << examples::meta_at(rmeta, "mlp_epoch", state_file) << std::endl;
+  }
   for (std::size_t k = 0; k < targets.size(); ++k) {
     const auto& info = qm9_target_info(targets[k]);
     auto pick = [&](const std::vector<std::int64_t>& rows) {
@@ -511,6 +614,14 @@ int main(int argc, char** argv) try {
       return y;
     };
     const auto ytr = pick(tr_rows), yva = pick(va_rows), yte = pick(te_rows);
+    if (k < first_target) {  // finished before the state was written
+      auto it = done_pred.find(info.name);
+      if (it == done_pred.end() || it->second.size() != yte.size() || !per_target.contains(info.name))
+        throw nn::StateMismatchError("extra/pred/" + info.name, "'" + state_file + "' lacks the results of target " + info.name);
+      panels.push_back({info.name + " (MAE " + fmt_fixed(per_target[info.name]["test_mae_standardised"].get<double>(), 3) + ")", yte,
+                        it->second});
+      continue;
+    }
     PropertyMlpConfig mc;
     mc.in = feats.size(1);
     mc.hidden = mlp_hidden;
@@ -524,7 +635,74 @@ int main(int argc, char** argv) try {
     fc.patience = patience;
     fc.loss = loss_name == "l1" ? RegressionLoss::L1 : RegressionLoss::MSE;
     fc.seed = seed * 1000 + k;
-    if (budget_s > 0) fc.time_budget_s = std::max(1.0, (budget_s - seconds_since(t_all)) / static_cast<double>(targets.size() - k));
+    if (budget_s > 0) fc.time_budget_s = std::max(1.0, (budget_s - elapsed()) / static_cast<double>(targets.size() - k));
+    MlpFitHooks<float> hooks;
+    if (rphase == "mlp" && k == first_target)
+      hooks.begin = [&](MlpFitState<float>& st, nn::Adam<float>& opt) {
+        const auto ts = nn::load_training_state<float>(state_file, mlp, opt);
+        const auto& mt = ts.metadata;
+        fc.time_budget_s = examples::meta_double(mt, "mlp_time_budget_s", state_file);  // fit_property_mlp reads cfg (= fc) after begin
+        st.epoch = static_cast<int>(examples::meta_int(mt, "mlp_epoch", state_file));
+        st.stopped = examples::meta_at(mt, "mlp_stopped", state_file) == "1";
+        const json ord = json::parse(examples::meta_at(mt, "mlp_order", state_file));
+        if (ord.size() != st.order.size()) throw nn::StateMismatchError("mlp_order", "'" + state_file + "': order has another length");
+        for (std::size_t i = 0; i < st.order.size(); ++i) st.order[i] = ord[i].get<std::int64_t>();
+        st.shuffle_position = static_cast<std::uint64_t>(examples::meta_int(mt, "mlp_shuffle_position", state_file));
+        st.since_best = static_cast<int>(examples::meta_int(mt, "mlp_since_best", state_file));
+        st.lr = examples::meta_double(mt, "mlp_lr", state_file);
+        st.spent = examples::meta_double(mt, "mlp_spent", state_file);
+        st.res.best_epoch = static_cast<int>(examples::meta_int(mt, "mlp_best_epoch", state_file));
+        st.res.epochs_run = static_cast<int>(examples::meta_int(mt, "mlp_epochs_run", state_file));
+        st.res.best_val_mae = examples::meta_double(mt, "mlp_best_val_mae", state_file);
+        st.res.train_mae_at_best = examples::meta_double(mt, "mlp_train_mae_at_best", state_file);
+        st.res.val_history = examples::parse_exact_list(examples::meta_at(mt, "mlp_val_history", state_file), "mlp_val_history");
+        st.res.train_history = examples::parse_exact_list(examples::meta_at(mt, "mlp_train_history", state_file), "mlp_train_history");
+        st.res.epoch_seconds = examples::parse_exact_list(examples::meta_at(mt, "mlp_fit_epoch_seconds", state_file), "mlp_fit_epoch_seconds");
+        const auto named = mlp.named_parameters();
+        for (std::size_t i = 0; i < named.size(); ++i) {
+          auto it = ts.extra.find("mlp_best/" + named[i].first);
+          if (it == ts.extra.end() || it->second.shape() != st.best[i].shape())
+            throw nn::StateMismatchError("extra/mlp_best/" + named[i].first, "'" + state_file + "' lacks the best-epoch parameter");
+          st.best[i] = it->second.clone();
+        }
+      };
+    if (resume.enabled())
+      hooks.after_epoch = [&](const MlpFitState<float>& st, const nn::Adam<float>& opt) {
+        if (!resume.due(st.epoch, mlp_epochs) && !st.stopped) return;
+        std::map<std::string, std::string> m = vae_meta;
+        m["config"] = resume_cfg.dump();
+        m["phase"] = "mlp";
+        m["target"] = std::to_string(k);
+        m["per_target"] = per_target.dump();
+        m["beaten"] = std::to_string(beaten);
+        m["mlp_epoch_seconds"] = examples::exact_list(mlp_epoch_seconds);
+        m["elapsed_seconds"] = nn::format_exact(elapsed());
+        m["mlp_time_budget_s"] = nn::format_exact(fc.time_budget_s);
+        m["mlp_epoch"] = std::to_string(st.epoch);
+        m["mlp_stopped"] = st.stopped ? "1" : "0";
+        m["mlp_order"] = json(st.order).dump();
+        m["mlp_shuffle_position"] = std::to_string(st.shuffle_position);
+        m["mlp_since_best"] = std::to_string(st.since_best);
+        m["mlp_lr"] = nn::format_exact(st.lr);
+        m["mlp_spent"] = nn::format_exact(st.spent);
+        m["mlp_best_epoch"] = std::to_string(st.res.best_epoch);
+        m["mlp_epochs_run"] = std::to_string(st.res.epochs_run);
+        m["mlp_best_val_mae"] = nn::format_exact(st.res.best_val_mae);
+        m["mlp_train_mae_at_best"] = nn::format_exact(st.res.train_mae_at_best);
+        m["mlp_val_history"] = examples::exact_list(st.res.val_history);
+        m["mlp_train_history"] = examples::exact_list(st.res.train_history);
+        m["mlp_fit_epoch_seconds"] = examples::exact_list(st.res.epoch_seconds);
+        std::vector<std::pair<std::string, Tensor<float>>> extra = vae_extra;
+        const auto named = mlp.named_parameters();
+        for (std::size_t i = 0; i < named.size(); ++i) extra.emplace_back("mlp_best/" + named[i].first, st.best[i]);
+        for (const auto& [name, pred] : done_pred) {
+          Tensor<float> t(Shape{static_cast<std::int64_t>(pred.size())});
+          for (std::size_t i = 0; i < pred.size(); ++i) t.data()[i] = static_cast<float>(pred[i]);
+          extra.emplace_back("pred/" + name, t);
+        }
+        nn::save_training_state<float>(state_file, mlp, opt, m, extra);
+        std::cout << "checkpoint: " << info.name << " epoch " << st.epoch << " -> " << state_file << std::endl;
+      };
     const auto t0 = Clock::now();
     const auto res = fit_property_mlp(mlp, Xtr, ytr, Xva, yva, fc, [&](int ep, double tr, double va, double sec) {
       const double left_this = sec * (mlp_epochs - ep);
@@ -532,8 +710,9 @@ int main(int argc, char** argv) try {
                 << fmt_fixed(va) << "  " << fmt_fixed(sec, 1) << " s, ETA all MLPs "
                 << hms(left_this + (seconds_since(t0) + left_this) * static_cast<double>(targets.size() - k - 1))
                 << std::endl;
-    });
+    }, hooks);
     const auto pte = predict_rows(mlp, Xte);
+    if (resume.enabled()) done_pred[info.name] = pte;
     const double mae_std = mean_absolute_error(pte, yte), mae_phys = mae_std * info.std;
     std::vector<double> median_pred(yte.size());
     {

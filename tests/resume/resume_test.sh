@@ -9,7 +9,7 @@
 #     kills it with SIGKILL once K checkpoints have been written (K random in 1..CHECKPOINTS-1, or
 #     $RESUME_KILL_AFTER), i.e. somewhere in the following epoch; (c) reruns it with the same
 #     command line to completion; (d) compares: metrics.json without its timing fields
-#     ("...seconds..."), output paths ("checkpoint") and the command line ("command", it names the
+#     ("...seconds...": values, or whole objects), output paths ("checkpoint") and the command line ("command", it names the
 #     output directory), every other output file byte for byte, and
 #     the tensors (parameters, optimiser moments, extras) of the final train_state.safetensors.
 # Exit 0 = bit-identical, 1 = differs or failed, 77 = skipped.
@@ -87,7 +87,14 @@ grep -m1 '^resuming from ' "$work/res2.log" || { cat "$work/res2.log"; echo "FAI
 
 echo "== (d) compare"
 status=0
-strip_json() { grep -v -E '"[a-z_]*seconds[a-z_]*":|"checkpoint":|"command":' "$1"; }
+# (a timing key holding an object, e.g. "seconds_per_epoch": {...}, is dropped with its whole block)
+strip_json() {
+  awk '
+    skip { if ($0 ~ "^" ind "}") skip = 0; next }
+    /"[a-z_]*seconds[a-z_]*": *\{ *$/ { match($0, /^ */); ind = substr($0, 1, RLENGTH); skip = 1; next }
+    /"[a-z_]*seconds[a-z_]*":|"checkpoint":|"command":/ { next }
+    { print }' "$1"
+}
 # the data section of a safetensors file (tensor bytes; the header holds timing metadata)
 st_data() { local n; n=$(od -An -t u8 -N8 "$1" | tr -d ' '); tail -c +$((n + 9)) "$1"; }
 for f in "$work"/full/*; do

@@ -217,6 +217,29 @@ struct MlpFitResult {
   std::vector<double> val_history, train_history, epoch_seconds;
 };
 
+/// Everything fit_property_mlp carries from one epoch to the next (a trainer's --resume saves it
+/// after an epoch and hands it back to continue bit-identically).
+template <class T>
+struct MlpFitState {
+  int epoch = 0;                       ///< epochs done
+  bool stopped = false;                ///< the time budget ended the fit after `epoch`
+  std::vector<std::int64_t> order;     ///< the shuffled training order after `epoch`
+  std::uint64_t shuffle_position = 0;  ///< position of the shuffle stream CounterRng(seed, 0x6d6c70)
+  int since_best = 0;                  ///< epochs since the best validation MAE (learning-rate halving)
+  double lr = 0, spent = 0;            ///< current learning rate, training seconds so far
+  MlpFitResult res;                    ///< histories and best-validation bookkeeping so far
+  std::vector<Tensor<T>> best;         ///< parameters (model.parameters() order) of the best epoch so far
+};
+
+/// Optional hooks of fit_property_mlp: `begin` is called once after the optimiser is created and may
+/// replace the state, the optimiser's state and the model's parameters (resuming); `after_epoch`
+/// after every epoch (saving).
+template <class T>
+struct MlpFitHooks {
+  std::function<void(MlpFitState<T>&, nn::Adam<T>&)> begin;
+  std::function<void(const MlpFitState<T>&, const nn::Adam<T>&)> after_epoch;
+};
+
 /// Predictions of `model` for rows of x [N, in], in chunks (no gradient).
 template <class T>
 std::vector<double> predict_rows(const PropertyMLP<T>& model, const Tensor<T>& x, std::int64_t chunk = 4096) {
@@ -243,7 +266,8 @@ std::vector<double> predict_rows(const PropertyMLP<T>& model, const Tensor<T>& x
 template <class T>
 MlpFitResult fit_property_mlp(PropertyMLP<T>& model, const Tensor<T>& xtr, const std::vector<double>& ytr,
                               const Tensor<T>& xval, const std::vector<double>& yval, const MlpFitConfig& cfg,
-                              const std::function<void(int, double, double, double)>& on_epoch = {}) {
+                              const std::function<void(int, double, double, double)>& on_epoch = {},
+                              const MlpFitHooks<T>& hooks = {}) {
   constexpr const char* fn = "fit_property_mlp";
   check_arg(xtr.dim() == 2 && xtr.size(0) == static_cast<std::int64_t>(ytr.size()) && !ytr.empty(), fn, "train",
             "x must be [N, d] with N = ytr.size() > 0");
@@ -254,15 +278,25 @@ MlpFitResult fit_property_mlp(PropertyMLP<T>& model, const Tensor<T>& xtr, const
   const std::int64_t N = X.size(0), d = X.size(1);
   auto params = model.parameters();
   nn::Adam<T> opt(params, static_cast<T>(cfg.lr));
-  std::vector<Tensor<T>> best;
-  for (const auto& p : params) best.push_back(p.value().clone());
-  MlpFitResult res;
-  std::vector<std::int64_t> order(static_cast<std::size_t>(N));
-  for (std::int64_t i = 0; i < N; ++i) order[static_cast<std::size_t>(i)] = i;
+  MlpFitState<T> st;
+  for (const auto& p : params) st.best.push_back(p.value().clone());
+  st.order.resize(static_cast<std::size_t>(N));
+  for (std::int64_t i = 0; i < N; ++i) st.order[static_cast<std::size_t>(i)] = i;
+  st.lr = cfg.lr;
+  if (hooks.begin) {
+    hooks.begin(st, opt);
+    check_arg(st.order.size() == static_cast<std::size_t>(N) && st.best.size() == params.size(), fn, "hooks.begin",
+              "restored state does not fit (order length / best parameter count)");
+  }
+  std::vector<Tensor<T>>& best = st.best;
+  MlpFitResult& res = st.res;
+  std::vector<std::int64_t>& order = st.order;
   CounterRng shuf(cfg.seed, 0x6d6c70);
-  int since_best = 0;
-  double lr = cfg.lr, spent = 0;
-  for (int ep = 1; ep <= cfg.epochs; ++ep) {
+  shuf.set_position(st.shuffle_position);
+  int& since_best = st.since_best;
+  double& lr = st.lr;
+  double& spent = st.spent;
+  for (int ep = st.epoch + 1; ep <= cfg.epochs && !st.stopped; ++ep) {
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuf.next_below(i)]);
     double abs_sum = 0;
@@ -306,14 +340,17 @@ MlpFitResult fit_property_mlp(PropertyMLP<T>& model, const Tensor<T>& xtr, const
       since_best = 0;
     }
     if (on_epoch) on_epoch(ep, train_mae, val_mae, sec);
-    if (cfg.time_budget_s > 0 && spent >= cfg.time_budget_s) break;
+    st.epoch = ep;
+    st.stopped = cfg.time_budget_s > 0 && spent >= cfg.time_budget_s;
+    st.shuffle_position = shuf.position();
+    if (hooks.after_epoch) hooks.after_epoch(st, opt);
   }
   if (res.best_epoch > 0)
     for (std::size_t i = 0; i < params.size(); ++i) {
       const Tensor<T>& v = params[i].value();  // shared storage: writes reach the parameter
       std::copy(best[i].data(), best[i].data() + best[i].numel(), v.data());
     }
-  return res;
+  return std::move(res);
 }
 
 }  // namespace mgvae::models::property
