@@ -152,7 +152,7 @@ int run(int argc, char** argv) {
                  "sample follow the evaluation argmax)")
       ->check(CLI::PositiveNumber);
   app.add_option("--w-kl", w_kl, "weight of the Gaussian KL terms");
-  app.add_option("--hierarchy-grad", hierarchy_grad, "scale of the gradient the hierarchy sends into the finest latents (1 = plain backprop)");
+  app.add_option("--hierarchy-grad", hierarchy_grad, "scale of the gradient the levels above send back into each level's latents (0 = stop-gradient at every level; 1 = plain backprop)");
   app.add_flag("--no-local-grad", no_local_grad, "do not pass local-decoder gradients to the learned clustering");
   app.add_option("--log-every", log_every, "progress line every N epochs")->check(CLI::PositiveNumber);
   examples::ResumeOptions resume;

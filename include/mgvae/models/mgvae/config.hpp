@@ -37,10 +37,14 @@ struct MgvaeConfig {
   BalanceOn balance_on = BalanceOn::Sample;
   double w_infomax = 0.0;
   bool local_grad_to_clustering = true;
-  /// Scale of the gradient that the hierarchy (clustering, pooling and everything above the
-  /// finest level) sends back into the finest latents Z_0. 1 = plain backpropagation (the
-  /// reference); on Cora that gradient swamps the finest reconstruction's and the finest
-  /// embedding degrades (docs/lab/link_prediction.md, "Findings that shaped the defaults"), so the default passes only a small fraction.
+  /// Scale of the gradient that the hierarchy above a level (its clustering, pooling and every
+  /// level above) sends back into that level's latents Z_s, at every level s = 0 … L. 1 = plain
+  /// backpropagation (the reference). At the finest level that gradient swamps the finest
+  /// reconstruction's on Cora and the embedding degrades (docs/lab/link_prediction.md, "Findings
+  /// that shaped the defaults"); at the coarse levels (16 and 8 clusters on Cora) the clustering's
+  /// column-standardised logits amplify it up to 1/sqrt(1e-5) ≈ 316× and, at width 256, the coarse
+  /// KL diverges late in training (docs/lab/link_prediction.md, "Late divergence at width 256").
+  /// Default 0: a stop-gradient at every level.
   double hierarchy_grad = 0.0;
 
   /// true: Π is the straight-through Gumbel one-hot (the paper). false: the relaxed sample

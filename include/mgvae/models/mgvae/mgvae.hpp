@@ -13,6 +13,9 @@
 ///     Π_s = c_s(A_s, Z_s)                             learned (Gumbel straight-through) or fixed
 ///     A_{s+1} = Π_sᵀ A_s Π_s,  X_{s+1} = pool(Π_s, Z_s)
 ///     (q(Z_{s+1}), Z_{s+1}) = encoder_s(A_{s+1}, X_{s+1})
+///   The levels above a level read its latents Z_s through a gradient scale cfg.hierarchy_grad
+///   (default 0, a stop-gradient): each level's encoder learns from its own terms (its KL, its
+///   clusters' local decoders, its global decoder), not from the clustering and pooling above it.
 /// Loss = −ELBO (Eq. 9) + balanced cut, every term kept by name (LossTerms), in this order:
 ///   recon_global      finest decoder. Order 1: VGAE BCE of ⟨z_u, z_v⟩ (dense n×n, or sampled
 ///                     pairs). Order 2: per graph norm_g · mean_{ij,e} BCE_pw_g(logits, A + I) with
@@ -202,7 +205,7 @@ class Mgvae : public nn::Module<T> {
       }
       MgvaeLevel<T, Order> lv = levels_[s]->forward(g, z, train ? noise.gumbel[s] : Tensor<T>(), train ? noise.eps[s] : Tensor<T>(), fixed);
       g = Level::next_graph(lv, g);
-      z = lv.z;
+      z = scale_gradient(lv.z, static_cast<T>(cfg_.hierarchy_grad));  // what the levels above send back into Z_{s+1}
       out.levels.push_back(std::move(lv));
     }
     return out;
