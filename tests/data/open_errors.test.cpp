@@ -1,4 +1,4 @@
-// Files that cannot be opened: every loader in include/mgvae/data (and the graph-generation reader)
+// Files that cannot be opened: every loader in include/mgvae/data (graph generation reads with data::read_graph_list)
 // throws mgvae::IoError, a ParseError with line() == 0 whose message is "<file>: cannot open file:
 // <system error text>" (no ":0:"), and error.hpp's ParseError formats line 0 without a line.
 #include <cerrno>
@@ -10,7 +10,6 @@
 #include "mgvae/data/graph_list.hpp"
 #include "mgvae/data/linqs.hpp"
 #include "mgvae/data/qm9_files.hpp"
-#include "mgvae/models/graphgen/graph_data.hpp"
 #include "support/catch.hpp"
 
 namespace {
@@ -103,11 +102,4 @@ TEST_CASE("QM9 count-line readers: a missing file is an IoError naming the file 
   expect_io_error([&] { (void)mgvae::data::read_qm9_split(missing); }, missing, ENOENT, "No such file or directory");
   const std::string dir = t.dir.string();
   expect_io_error([&] { (void)mgvae::data::read_count_lines(dir); }, dir, EISDIR, "Is a directory");
-}
-
-TEST_CASE("graphgen readers: a missing file is an IoError naming the file and errno text", "[data][graphgen][error]") {
-  OpenTmp t;
-  const std::string missing = (t.dir / "community_small.txt").string();
-  expect_io_error([&] { (void)mgvae::graphgen::read_graph_list(missing); }, missing, ENOENT, "No such file or directory");
-  expect_io_error([&] { (void)mgvae::graphgen::read_index_file(missing); }, missing, ENOENT, "No such file or directory");
 }
